@@ -1,0 +1,70 @@
+//! Application state, built once at startup and shared by every request.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::{Config, StorageKind};
+use crate::crypto::SecretBox;
+use crate::db::{self, DbError};
+use crate::storage::fs::FsStorage;
+use crate::storage::s3::S3Storage;
+use crate::storage::{Storage, StorageError};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// PostgreSQL unreachable, or migrations failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The storage backend could not be opened.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Everything a request handler needs. Cheap to clone. Holds no per-user or per-request
+/// state: every instance sharing the database and backend behaves the same.
+#[derive(Clone)]
+pub struct AppState {
+    /// PostgreSQL pool.
+    pub db: PgPool,
+    /// Blob backend.
+    pub storage: Arc<dyn Storage>,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Seals and opens access-key secrets.
+    pub secrets: SecretBox,
+}
+
+impl AppState {
+    /// Connects the database (creating and migrating it) and opens the storage backend.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let pool = db::connect(&config.database).await?;
+        db::migrate(&pool).await?;
+        let storage = open_storage(&config).await?;
+        Ok(Self::from_parts(pool, storage, config))
+    }
+
+    /// Assembles state from parts already built.
+    pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
+        let secrets = SecretBox::new(config.master_key.expose());
+        Self {
+            db,
+            storage,
+            config: Arc::new(config),
+            secrets,
+        }
+    }
+}
+
+/// Opens the configured backend; the `s3` backend's bucket is created if missing.
+pub async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match config.storage {
+        StorageKind::Fs => Arc::new(FsStorage::open(&config.data_dir).await?),
+        StorageKind::S3 => {
+            let s3 = S3Storage::new(&config.minio, &config.s3_region);
+            s3.ensure_bucket().await?;
+            Arc::new(s3)
+        }
+    })
+}

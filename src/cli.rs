@@ -1,0 +1,168 @@
+//! Command line: `serve` (default), `migrate`, `user create`, `key create`, `gc`.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, AppState};
+use crate::config::Config;
+use crate::{crypto, db, gc, server, telemetry};
+
+/// GoDrive: an S3-compatible facade with users, quotas and metadata in PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "godrive", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (S3 and /v1 JSON on GODRIVE_API_PORT). The default.
+    Serve,
+    /// Create the database if missing and apply pending migrations.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage access keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Delete backend blobs that no object references.
+    Gc {
+        /// Spare blobs younger than this many seconds (default GODRIVE_GC_GRACE_SECS).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+        /// Report what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password (at least 8 characters).
+        #[arg(long, env = "GODRIVE_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create an access key; prints AWS_ACCESS_KEY_ID=... and AWS_SECRET_ACCESS_KEY=... once.
+    Create {
+        /// Email of the user who will own the key.
+        #[arg(long)]
+        user: String,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load().context("loading configuration")?;
+    telemetry::init(&config.log_level, &config.log_format);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(dispatch(cli.command.unwrap_or(Command::Serve), config))
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let pool = db::connect(&config.database)
+                .await
+                .context("connecting to PostgreSQL")?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            admin,
+        }) => {
+            let email = email.trim();
+            if !email.contains('@') || email.len() > 254 {
+                bail!("invalid email address");
+            }
+            if password.chars().count() < 8 {
+                bail!("password must have at least 8 characters");
+            }
+            let pool = connect(&config).await?;
+            let hash = crypto::hash_password(&password, config.bcrypt_cost)?;
+            let user = db::users::create(&pool, email, &hash, admin).await?;
+            println!("created user {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create { user, name }) => {
+            let pool = connect(&config).await?;
+            let user = db::users::by_email(&pool, &user)
+                .await?
+                .with_context(|| format!("no user with email {user}"))?;
+            let secrets = crypto::SecretBox::new(config.master_key.expose());
+            let key_id = crypto::new_access_key_id();
+            let secret = crypto::new_secret_access_key();
+            let sealed = secrets.seal(secret.as_bytes(), key_id.as_bytes());
+            db::access_keys::create(&pool, user.id, &name, &key_id, &sealed).await?;
+            // Printed once, in a form `eval "$(godrive key create ...)"` turns into exported variables.
+            println!("AWS_ACCESS_KEY_ID={key_id}");
+            println!("AWS_SECRET_ACCESS_KEY={}", secret.as_str());
+            println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
+            Ok(())
+        }
+        Command::Gc {
+            grace_secs,
+            dry_run,
+        } => {
+            let state = AppState::build(config.clone()).await.context("starting")?;
+            let grace = Duration::from_secs(grace_secs.unwrap_or(config.gc_grace_secs));
+            let report = gc::collect(&state, grace, dry_run).await?;
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            println!(
+                "gc: scanned {} blobs, {verb} {} orphans",
+                report.scanned, report.orphans
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn connect(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    let pool = db::connect(&config.database)
+        .await
+        .context("connecting to PostgreSQL")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    Ok(pool)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = std::net::SocketAddr::new(config.bind_addr, config.api_port);
+    let storage_kind = config.storage;
+    let pool = connect(&config).await?;
+    let storage = app::open_storage(&config)
+        .await
+        .context("opening storage")?;
+    let state = AppState::from_parts(pool, storage, config);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, storage = ?storage_kind, "godrive listening (S3 and /v1 JSON API)");
+    server::serve_with_listener(state, listener, server::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,440 @@
+//! Configuration, loaded once at startup.
+//!
+//! Order, later wins: defaults in code < `config/<ENVIRONMENT>.toml` < environment variables.
+//! Every setting has one name, the environment variable's; the TOML profile uses the same
+//! name in lowercase (`godrive_api_port = 8080`). See `docs/CONFIGURATION.md`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use zeroize::Zeroizing;
+
+/// Master key used when none is configured. Refused in `production`.
+pub const DEV_MASTER_KEY: &str = "godrive-development-master-key-do-not-use-in-production";
+
+/// A configuration error, reported at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be parsed.
+    #[error("invalid value for {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    /// The profile file could not be read or parsed.
+    #[error("cannot read {path}: {reason}")]
+    Profile { path: String, reason: String },
+    /// Cross-field validation failed.
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// A secret string: redacted in `Debug`, wiped on drop.
+#[derive(Clone, Default)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Whether no value was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"[redacted]\""
+        })
+    }
+}
+
+/// Which blob backend stores object bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// Local filesystem under `GODRIVE_DATA_DIR` (the embedded default).
+    Fs,
+    /// MinIO or any S3, through `aws-sdk-s3`.
+    S3,
+}
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL`; when set it wins over the `POSTGRES_*` parts.
+    pub url: Option<Secret>,
+    /// `POSTGRES_HOST` (127.0.0.1).
+    pub host: String,
+    /// `POSTGRES_PORT` (5432).
+    pub port: u16,
+    /// `POSTGRES_DB` (godrive). Created at startup if missing.
+    pub database: String,
+    /// `POSTGRES_USER` (postgres).
+    pub user: String,
+    /// `POSTGRES_PASSWORD` (empty: trust or peer auth).
+    pub password: Secret,
+    /// `POSTGRES_SSL_MODE` (prefer).
+    pub ssl_mode: String,
+    /// `GODRIVE_DB_MAX_CONNECTIONS` (20).
+    pub max_connections: u32,
+}
+
+/// The S3 backend (MinIO or any S3), used when `GODRIVE_STORAGE=s3`.
+#[derive(Debug, Clone)]
+pub struct MinioConfig {
+    /// `MINIO_ENDPOINT` (127.0.0.1:9000), host:port or a full URL.
+    pub endpoint: String,
+    /// `MINIO_ROOT_USER` (minioadmin).
+    pub root_user: String,
+    /// `MINIO_ROOT_PASSWORD` (minioadmin).
+    pub root_password: Secret,
+    /// `MINIO_BUCKET` (godrive): the one backend bucket holding every blob.
+    pub bucket: String,
+    /// `MINIO_USE_SSL` (false).
+    pub use_ssl: bool,
+}
+
+impl MinioConfig {
+    /// The endpoint as a URL with scheme.
+    pub fn endpoint_url(&self) -> String {
+        if self.endpoint.contains("://") {
+            self.endpoint.clone()
+        } else {
+            let scheme = if self.use_ssl { "https" } else { "http" };
+            format!("{scheme}://{}", self.endpoint)
+        }
+    }
+}
+
+/// Everything the server and the CLI read.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ENVIRONMENT` (development): picks `config/<ENVIRONMENT>.toml`.
+    pub environment: String,
+    /// `GODRIVE_BIND_ADDR` (0.0.0.0).
+    pub bind_addr: IpAddr,
+    /// `GODRIVE_API_PORT` (8080): S3 and `/v1` JSON on one port.
+    pub api_port: u16,
+    /// `GODRIVE_LOG_LEVEL` (info): a level or an `EnvFilter` directive list.
+    pub log_level: String,
+    /// `GODRIVE_LOG_FORMAT` (pretty): `pretty` or `json`.
+    pub log_format: String,
+    /// PostgreSQL settings.
+    pub database: DatabaseConfig,
+    /// `GODRIVE_STORAGE` (fs).
+    pub storage: StorageKind,
+    /// `GODRIVE_DATA_DIR` (./data): blob directory of the `fs` backend.
+    pub data_dir: PathBuf,
+    /// S3 backend settings.
+    pub minio: MinioConfig,
+    /// `GODRIVE_MASTER_KEY`: encrypts access-key secrets at rest.
+    pub master_key: Secret,
+    /// `GODRIVE_S3_REGION` (us-east-1): the region clients sign for.
+    pub s3_region: String,
+    /// `GODRIVE_S3_DOMAIN` (unset): base domain for virtual-hosted style requests.
+    pub s3_domain: Option<String>,
+    /// `GODRIVE_GC_GRACE_SECS` (3600): `gc` spares unreferenced blobs younger than this.
+    pub gc_grace_secs: u64,
+    /// `GODRIVE_AUTH_BCRYPT_COST` (12): bcrypt cost for password hashes.
+    pub bcrypt_cost: u32,
+}
+
+/// Where settings come from: a name to value lookup, in precedence order already merged.
+struct Source(HashMap<String, String>);
+
+impl Source {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_owned()
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected true or false, got {other:?}"),
+            }),
+        }
+    }
+}
+
+impl Config {
+    /// Loads from `config/<ENVIRONMENT>.toml` (if present, relative to `GODRIVE_CONFIG_DIR`,
+    /// default `./config`) and the process environment, then validates.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Loads with `env` as the environment (tests pass a map here).
+    pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = env("ENVIRONMENT").unwrap_or_else(|| "development".to_owned());
+        let dir = env("GODRIVE_CONFIG_DIR").unwrap_or_else(|| "config".to_owned());
+        let mut merged = read_profile(&PathBuf::from(dir).join(format!("{environment}.toml")))?;
+        for name in SETTINGS {
+            if let Some(v) = env(name) {
+                merged.insert((*name).to_owned(), v);
+            }
+        }
+        merged.insert("ENVIRONMENT".to_owned(), environment);
+        let config = Self::from_source(&Source(merged))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_source(s: &Source) -> Result<Self, ConfigError> {
+        let storage = match s
+            .string("GODRIVE_STORAGE", "fs")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "fs" => StorageKind::Fs,
+            "s3" | "minio" => StorageKind::S3,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "GODRIVE_STORAGE",
+                    reason: format!("expected fs or s3, got {other:?}"),
+                });
+            }
+        };
+        Ok(Self {
+            environment: s.string("ENVIRONMENT", "development"),
+            bind_addr: s.parse("GODRIVE_BIND_ADDR", IpAddr::from([0, 0, 0, 0]))?,
+            api_port: s.parse("GODRIVE_API_PORT", 8080)?,
+            log_level: s.string("GODRIVE_LOG_LEVEL", "info"),
+            log_format: s.string("GODRIVE_LOG_FORMAT", "pretty"),
+            database: DatabaseConfig {
+                url: s.get("DATABASE_URL").map(Secret::new),
+                host: s.string("POSTGRES_HOST", "127.0.0.1"),
+                port: s.parse("POSTGRES_PORT", 5432)?,
+                database: s.string("POSTGRES_DB", "godrive"),
+                user: s.string("POSTGRES_USER", "postgres"),
+                password: Secret::new(s.string("POSTGRES_PASSWORD", "")),
+                ssl_mode: s.string("POSTGRES_SSL_MODE", "prefer"),
+                max_connections: s.parse("GODRIVE_DB_MAX_CONNECTIONS", 20)?,
+            },
+            storage,
+            data_dir: PathBuf::from(s.string("GODRIVE_DATA_DIR", "./data")),
+            minio: MinioConfig {
+                endpoint: s.string("MINIO_ENDPOINT", "127.0.0.1:9000"),
+                root_user: s.string("MINIO_ROOT_USER", "minioadmin"),
+                root_password: Secret::new(s.string("MINIO_ROOT_PASSWORD", "minioadmin")),
+                bucket: s.string("MINIO_BUCKET", "godrive"),
+                use_ssl: s.bool("MINIO_USE_SSL", false)?,
+            },
+            master_key: Secret::new(s.string("GODRIVE_MASTER_KEY", DEV_MASTER_KEY)),
+            s3_region: s.string("GODRIVE_S3_REGION", "us-east-1"),
+            s3_domain: s.get("GODRIVE_S3_DOMAIN").map(str::to_owned),
+            gc_grace_secs: s.parse("GODRIVE_GC_GRACE_SECS", 3600)?,
+            bcrypt_cost: s.parse("GODRIVE_AUTH_BCRYPT_COST", 12)?,
+        })
+    }
+
+    /// Cross-field checks; in `production` default or missing secrets are refused.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let reject = |m: &str| Err(ConfigError::Rejected(m.to_owned()));
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            return reject("GODRIVE_LOG_FORMAT must be pretty or json");
+        }
+        if self.master_key.expose().len() < 32 {
+            return reject("GODRIVE_MASTER_KEY must be at least 32 characters");
+        }
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            return reject("GODRIVE_AUTH_BCRYPT_COST must be between 4 and 31");
+        }
+        if self.minio.bucket.is_empty() {
+            return reject("MINIO_BUCKET must not be empty");
+        }
+        if self.environment == "production" {
+            if self.master_key.expose() == DEV_MASTER_KEY {
+                return reject(
+                    "production needs GODRIVE_MASTER_KEY (the development default is refused)",
+                );
+            }
+            if self.database.url.is_none() && self.database.password.is_empty() {
+                return reject("production needs POSTGRES_PASSWORD or DATABASE_URL");
+            }
+            if self.storage == StorageKind::S3 && self.minio.root_password.expose() == "minioadmin"
+            {
+                return reject("production needs MINIO_ROOT_PASSWORD (the default is refused)");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every setting's name. The TOML profile may use these in lowercase.
+pub const SETTINGS: &[&str] = &[
+    "ENVIRONMENT",
+    "GODRIVE_BIND_ADDR",
+    "GODRIVE_API_PORT",
+    "GODRIVE_LOG_LEVEL",
+    "GODRIVE_LOG_FORMAT",
+    "DATABASE_URL",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_SSL_MODE",
+    "GODRIVE_DB_MAX_CONNECTIONS",
+    "GODRIVE_STORAGE",
+    "GODRIVE_DATA_DIR",
+    "MINIO_ENDPOINT",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+    "MINIO_BUCKET",
+    "MINIO_USE_SSL",
+    "GODRIVE_MASTER_KEY",
+    "GODRIVE_S3_REGION",
+    "GODRIVE_S3_DOMAIN",
+    "GODRIVE_GC_GRACE_SECS",
+    "GODRIVE_AUTH_BCRYPT_COST",
+];
+
+fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => {
+            return Err(ConfigError::Profile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Profile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut out = HashMap::new();
+    for (k, v) in table {
+        let name = k.to_ascii_uppercase();
+        if !SETTINGS.contains(&name.as_str()) {
+            return Err(ConfigError::Profile {
+                path: path.display().to_string(),
+                reason: format!("unknown setting {k:?}"),
+            });
+        }
+        let value = match v {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = load(&[("GODRIVE_CONFIG_DIR", "/nonexistent")]).unwrap();
+        assert_eq!(c.api_port, 8080);
+        assert_eq!(c.storage, StorageKind::Fs);
+        assert_eq!(c.database.database, "godrive");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn env_wins_over_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("staging.toml"),
+            "godrive_api_port = 9000\nminio_bucket = \"b1\"\n",
+        )
+        .unwrap();
+        let d = dir.path().to_str().unwrap();
+        let c = load(&[
+            ("ENVIRONMENT", "staging"),
+            ("GODRIVE_CONFIG_DIR", d),
+            ("GODRIVE_API_PORT", "9100"),
+        ])
+        .unwrap();
+        assert_eq!(c.api_port, 9100);
+        assert_eq!(c.minio.bucket, "b1");
+    }
+
+    #[test]
+    fn production_refuses_default_secrets() {
+        let err = load(&[
+            ("ENVIRONMENT", "production"),
+            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("GODRIVE_MASTER_KEY"), "{err}");
+        let ok = load(&[
+            ("ENVIRONMENT", "production"),
+            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
+            (
+                "GODRIVE_MASTER_KEY",
+                "0123456789abcdef0123456789abcdef-prod",
+            ),
+            ("POSTGRES_PASSWORD", "pw"),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = load(&[
+            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
+            ("POSTGRES_PASSWORD", "hunter2hunter2"),
+        ])
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"));
+        assert!(!dbg.contains(DEV_MASTER_KEY));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load(&[
+            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
+            ("GODRIVE_API_PORT", "eighty"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("GODRIVE_API_PORT"));
+    }
+}

@@ -1,0 +1,85 @@
+//! Access keys: the SigV4 credentials of a user. Secrets are stored sealed.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use super::DbError;
+
+/// What S3 authentication needs to know about an access key.
+#[derive(Debug, sqlx::FromRow)]
+pub struct KeyAuth {
+    /// The owning user.
+    pub user_id: Uuid,
+    /// The sealed secret (see `crypto::SecretBox`).
+    pub secret_sealed: Vec<u8>,
+}
+
+/// Stores a new key for `user_id`.
+pub async fn create(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    name: &str,
+    access_key_id: &str,
+    secret_sealed: &[u8],
+) -> Result<Uuid, DbError> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into access_keys (id, user_id, name, access_key_id, secret_sealed)
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(name)
+    .bind(access_key_id)
+    .bind(secret_sealed)
+    .execute(db)
+    .await?;
+    Ok(id)
+}
+
+/// The sealed secret of an access key whose user is enabled; `None` for unknown keys and
+/// keys of disabled users alike.
+pub async fn for_auth(
+    db: impl PgExecutor<'_>,
+    access_key_id: &str,
+) -> Result<Option<KeyAuth>, DbError> {
+    Ok(sqlx::query_as(
+        "select k.user_id, k.secret_sealed
+           from access_keys k join users u on u.id = k.user_id
+          where k.access_key_id = $1 and not u.disabled",
+    )
+    .bind(access_key_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The caller behind an access key and, when the request names one, the bucket it names.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Caller {
+    /// The user the key belongs to.
+    pub user_id: Uuid,
+    /// The named bucket's id, if it exists.
+    pub bucket_id: Option<Uuid>,
+    /// The named bucket's owner, if it exists.
+    pub bucket_owner_id: Option<Uuid>,
+}
+
+/// Resolves the key's user and the named bucket in one round trip (authorization runs on
+/// every request). Keys of disabled users resolve to `None`.
+pub async fn caller(
+    db: impl PgExecutor<'_>,
+    access_key_id: &str,
+    bucket: Option<&str>,
+) -> Result<Option<Caller>, DbError> {
+    Ok(sqlx::query_as(
+        "select k.user_id, b.id as bucket_id, b.owner_id as bucket_owner_id
+           from access_keys k
+           join users u on u.id = k.user_id and not u.disabled
+           left join buckets b on b.name = $2
+          where k.access_key_id = $1",
+    )
+    .bind(access_key_id)
+    .bind(bucket)
+    .fetch_optional(db)
+    .await?)
+}

@@ -1,0 +1,136 @@
+//! Buckets: globally unique names, each owned by one user.
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbError;
+
+/// A bucket as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Bucket {
+    /// Primary key.
+    pub id: Uuid,
+    /// The S3 bucket name.
+    pub name: String,
+    /// The owning user.
+    pub owner_id: Uuid,
+    /// The region reported by GetBucketLocation.
+    pub region: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// Why creating a bucket failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateBucketError {
+    /// The name is taken; `owner_id` tells whose it is.
+    #[error("bucket name taken")]
+    Taken {
+        /// The owner of the existing bucket.
+        owner_id: Uuid,
+    },
+    /// Any other database failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Inserts a bucket. Uniqueness is decided by the `buckets_name_key` constraint, never by a
+/// check before the insert, so two concurrent creates cannot both win.
+pub async fn create(
+    db: &mut PgConnection,
+    name: &str,
+    owner_id: Uuid,
+    region: &str,
+) -> Result<Bucket, CreateBucketError> {
+    let res = sqlx::query_as(
+        "insert into buckets (id, name, owner_id, region) values ($1, $2, $3, $4)
+         returning id, name, owner_id, region, created_at",
+    )
+    .bind(Uuid::new_v4())
+    .bind(name)
+    .bind(owner_id)
+    .bind(region)
+    .fetch_one(&mut *db)
+    .await;
+    match res {
+        Ok(b) => Ok(b),
+        Err(e) if super::violated_constraint(&e) == Some("buckets_name_key") => {
+            let owner: Option<Uuid> =
+                sqlx::query_scalar("select owner_id from buckets where name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *db)
+                    .await
+                    .map_err(DbError::from)?;
+            // Deleted in between: report it as taken by nobody we know; the caller retries.
+            Err(CreateBucketError::Taken {
+                owner_id: owner.unwrap_or_else(Uuid::nil),
+            })
+        }
+        Err(e) => Err(CreateBucketError::Db(e.into())),
+    }
+}
+
+/// A bucket by name.
+pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucket>, DbError> {
+    Ok(
+        sqlx::query_as(
+            "select id, name, owner_id, region, created_at from buckets where name = $1",
+        )
+        .bind(name)
+        .fetch_optional(db)
+        .await?,
+    )
+}
+
+/// The buckets a user owns, by name.
+pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<Bucket>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, name, owner_id, region, created_at from buckets where owner_id = $1 order by name",
+    )
+    .bind(owner_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// What deleting an empty bucket found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The bucket is gone.
+    Deleted,
+    /// It still holds objects.
+    NotEmpty,
+    /// It did not exist.
+    Missing,
+}
+
+/// Deletes a bucket only if it holds no object. The bucket row is locked first: an object
+/// insert takes a key-share lock on it, so a concurrent upload either commits before the
+/// emptiness check (and is seen) or fails on the foreign key after the delete.
+pub async fn delete_if_empty(
+    db: &mut PgConnection,
+    bucket_id: Uuid,
+) -> Result<DeleteOutcome, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let found: Option<Uuid> = sqlx::query_scalar("select id from buckets where id = $1 for update")
+        .bind(bucket_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Ok(DeleteOutcome::Missing);
+    }
+    let busy: bool =
+        sqlx::query_scalar("select exists (select 1 from objects where bucket_id = $1)")
+            .bind(bucket_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if busy {
+        return Ok(DeleteOutcome::NotEmpty);
+    }
+    sqlx::query("delete from buckets where id = $1")
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(DeleteOutcome::Deleted)
+}

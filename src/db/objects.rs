@@ -1,0 +1,270 @@
+//! Objects: one row per (bucket, key), naming the blob that holds its bytes.
+
+use std::collections::HashMap;
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbError;
+
+/// The stored headers of an object, as given at upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Content-Disposition.
+    pub content_disposition: Option<String>,
+    /// Content-Encoding.
+    pub content_encoding: Option<String>,
+    /// Content-Language.
+    pub content_language: Option<String>,
+    /// Cache-Control.
+    pub cache_control: Option<String>,
+    /// Expires.
+    pub expires: Option<OffsetDateTime>,
+    /// `x-amz-meta-*`, names without the prefix.
+    pub user_metadata: HashMap<String, String>,
+}
+
+/// An object as stored.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Primary key.
+    pub id: Uuid,
+    /// The object key.
+    pub key: String,
+    /// Length in bytes.
+    pub size: i64,
+    /// ETag without quotes.
+    pub etag: String,
+    /// MD5 of the content, when known.
+    pub md5: Option<Vec<u8>>,
+    /// SHA-256 of the content, when known.
+    pub sha256: Option<Vec<u8>>,
+    /// Stored headers and user metadata.
+    pub headers: Headers,
+    /// The blob holding the bytes.
+    pub blob_id: Uuid,
+    /// Last-Modified.
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct ObjectRow {
+    id: Uuid,
+    key: String,
+    size: i64,
+    etag: String,
+    md5: Option<Vec<u8>>,
+    sha256: Option<Vec<u8>>,
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<OffsetDateTime>,
+    user_metadata: Json<HashMap<String, String>>,
+    blob_id: Uuid,
+    updated_at: OffsetDateTime,
+}
+
+impl From<ObjectRow> for Object {
+    fn from(r: ObjectRow) -> Self {
+        Self {
+            id: r.id,
+            key: r.key,
+            size: r.size,
+            etag: r.etag,
+            md5: r.md5,
+            sha256: r.sha256,
+            headers: Headers {
+                content_type: r.content_type,
+                content_disposition: r.content_disposition,
+                content_encoding: r.content_encoding,
+                content_language: r.content_language,
+                cache_control: r.cache_control,
+                expires: r.expires,
+                user_metadata: r.user_metadata.0,
+            },
+            blob_id: r.blob_id,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
+     content_language, cache_control, expires, user_metadata, blob_id, updated_at";
+
+/// What a finished upload or copy commits.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    /// Target bucket.
+    pub bucket_id: Uuid,
+    /// Target key.
+    pub key: String,
+    /// Length in bytes.
+    pub size: i64,
+    /// ETag without quotes.
+    pub etag: String,
+    /// MD5, when known.
+    pub md5: Option<Vec<u8>>,
+    /// SHA-256, when known.
+    pub sha256: Option<Vec<u8>>,
+    /// Headers and user metadata.
+    pub headers: Headers,
+    /// The blob that already durably holds the bytes.
+    pub blob_id: Uuid,
+}
+
+/// An object by bucket and key.
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    key: &str,
+) -> Result<Option<Object>, DbError> {
+    let row: Option<ObjectRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from objects where bucket_id = $1 and key = $2"
+    ))
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Object::from))
+}
+
+/// Makes `new` the visible version of its key, inside the caller's transaction, and returns
+/// the blob of the version it replaced (to be deleted by the caller after commit).
+///
+/// The existing row is locked before it is replaced, so two concurrent overwrites each see
+/// and hand back the blob they displaced: no blob is orphaned.
+pub async fn commit_put(
+    tx: &mut PgConnection,
+    new: &NewObject,
+) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
+    let h = &new.headers;
+    loop {
+        let old: Option<Uuid> = sqlx::query_scalar(
+            "select blob_id from objects where bucket_id = $1 and key = $2 for update",
+        )
+        .bind(new.bucket_id)
+        .bind(&new.key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let sql = if old.is_some() {
+            "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
+                    content_disposition = $8, content_encoding = $9, content_language = $10,
+                    cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
+                    updated_at = now()
+              where bucket_id = $1 and key = $2
+             returning updated_at"
+        } else {
+            "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
+                    content_disposition, content_encoding, content_language, cache_control,
+                    expires, user_metadata, blob_id)
+             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             on conflict (bucket_id, key) do nothing
+             returning updated_at"
+        };
+        let done: Option<OffsetDateTime> = sqlx::query_scalar(sql)
+            .bind(new.bucket_id)
+            .bind(&new.key)
+            .bind(new.size)
+            .bind(&new.etag)
+            .bind(new.md5.as_deref())
+            .bind(new.sha256.as_deref())
+            .bind(h.content_type.as_deref())
+            .bind(h.content_disposition.as_deref())
+            .bind(h.content_encoding.as_deref())
+            .bind(h.content_language.as_deref())
+            .bind(h.cache_control.as_deref())
+            .bind(h.expires)
+            .bind(Json(&h.user_metadata))
+            .bind(new.blob_id)
+            .bind(Uuid::new_v4())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(at) = done {
+            return Ok((old, at));
+        }
+        // A concurrent insert of the same key won the race; lock its row and replace it.
+    }
+}
+
+/// Deletes the object at `key`, returning its blob for the caller to remove after commit.
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    key: &str,
+) -> Result<Option<Uuid>, DbError> {
+    Ok(sqlx::query_scalar(
+        "delete from objects where bucket_id = $1 and key = $2 returning blob_id",
+    )
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// One entry of a listing page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Listed {
+    /// The object key.
+    pub key: String,
+    /// Length in bytes.
+    pub size: i64,
+    /// ETag without quotes.
+    pub etag: String,
+    /// Last-Modified.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Where a listing scan starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Keys `>=` this.
+    Including(String),
+    /// Keys `>` this.
+    After(String),
+}
+
+/// Up to `limit` objects of a bucket in key (byte) order, starting at `from` and, when `to`
+/// is given, stopping before it.
+pub async fn list_range(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    from: &Start,
+    to: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    let (op, start) = match from {
+        Start::Including(s) => (">=", s),
+        Start::After(s) => (">", s),
+    };
+    let sql = format!(
+        "select key, size, etag, updated_at from objects
+          where bucket_id = $1 and key {op} $2 and ($3::text is null or key < $3)
+          order by key limit $4"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(bucket_id)
+        .bind(start)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(db)
+        .await?)
+}
+
+/// Of `blob_ids`, those some object row references (gc keeps these).
+pub async fn referenced_blobs(
+    db: impl PgExecutor<'_>,
+    blob_ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbError> {
+    Ok(
+        sqlx::query_scalar("select blob_id from objects where blob_id = any($1)")
+            .bind(blob_ids)
+            .fetch_all(db)
+            .await?,
+    )
+}

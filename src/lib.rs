@@ -1,0 +1,25 @@
+//! GoDrive: an S3-compatible API facade with users, quotas and metadata in PostgreSQL.
+#![forbid(unsafe_code)]
+
+/// HTTP handlers of the JSON API under `/v1/`.
+pub mod api;
+/// Shared state built once at startup.
+pub mod app;
+/// The command line: `serve`, `migrate`, `user`, `key`, `gc`.
+pub mod cli;
+/// Configuration: defaults < `config/<ENVIRONMENT>.toml` < environment.
+pub mod config;
+/// Encryption of secrets at rest, password hashing, credential generation.
+pub mod crypto;
+/// All SQL lives here.
+pub mod db;
+/// Garbage collection of backend blobs no metadata row references.
+pub mod gc;
+/// The S3 protocol side, built on `s3s`.
+pub mod s3;
+/// Listeners, the `/v1` vs S3 split, graceful shutdown.
+pub mod server;
+/// Blob storage backends, named by UUID.
+pub mod storage;
+/// Tracing subscriber setup.
+pub mod telemetry;

@@ -1,0 +1,96 @@
+//! Authentication (secret lookup for SigV4/SigV2) and authorization (bucket ownership) of
+//! every S3 request.
+
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::path::S3Path;
+use s3s::{S3Result, s3_error};
+use uuid::Uuid;
+
+use super::error::internal;
+use crate::app::AppState;
+use crate::db;
+
+/// Who is calling and which of their buckets the request names. Put into the request's
+/// extensions by [`Authz`]; handlers read it instead of querying again.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The authenticated user.
+    pub user_id: Uuid,
+    /// The named bucket, present only if it exists and the caller owns it.
+    pub bucket_id: Option<Uuid>,
+}
+
+/// Looks up secrets in PostgreSQL and opens them with the master key.
+pub struct Authn {
+    pub(crate) state: AppState,
+}
+
+#[async_trait::async_trait]
+impl S3Auth for Authn {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        let key = db::access_keys::for_auth(&self.state.db, access_key)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidAccessKeyId,
+                    "The AWS Access Key Id you provided does not exist in our records."
+                )
+            })?;
+        let secret = self
+            .state
+            .secrets
+            .open(&key.secret_sealed, access_key.as_bytes())
+            .map_err(internal)?;
+        let secret = std::str::from_utf8(&secret).map_err(internal)?;
+        Ok(SecretKey::from(secret))
+    }
+}
+
+/// Allows a request only on buckets the caller owns. Runs after the signature check.
+pub struct Authz {
+    pub(crate) state: AppState,
+}
+
+#[async_trait::async_trait]
+impl S3Access for Authz {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let Some(creds) = cx.credentials() else {
+            return Err(s3_error!(
+                AccessDenied,
+                "Anonymous access is forbidden; sign the request."
+            ));
+        };
+        let bucket = match cx.s3_path() {
+            S3Path::Root => None,
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
+        };
+        let access_key = creds.access_key.clone();
+        let caller = db::access_keys::caller(&self.state.db, &access_key, bucket.as_deref())
+            .await
+            .map_err(internal)?
+            // The key was valid a moment ago for the signature check: deleted or disabled since.
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+        let creating = cx.s3_op().name() == "CreateBucket";
+        let bucket_id = match (bucket, caller.bucket_id, caller.bucket_owner_id) {
+            (None, _, _) => None,
+            (Some(_), Some(id), Some(owner)) if owner == caller.user_id => Some(id),
+            // CreateBucket on a taken name is answered by the handler (AlreadyExists / OwnedByYou).
+            (Some(_), Some(_), Some(_)) if creating => None,
+            (Some(_), Some(_), _) => return Err(s3_error!(AccessDenied, "Access Denied")),
+            (Some(_), None, _) if creating => None,
+            (Some(_), None, _) => {
+                return Err(s3_error!(
+                    NoSuchBucket,
+                    "The specified bucket does not exist"
+                ));
+            }
+        };
+        cx.extensions_mut().insert(Caller {
+            user_id: caller.user_id,
+            bucket_id,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,144 @@
+//! CopyObject, within and across the caller's buckets.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use time::OffsetDateTime;
+
+use super::object::{check_key, headers_from};
+use super::upload::{self, PendingBlob};
+use super::{GoDriveS3, caller, error, owned_bucket};
+use crate::db::{self, objects::NewObject};
+use crate::storage::BlobId;
+
+fn precondition_failed() -> s3s::S3Error {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
+    )
+}
+
+impl GoDriveS3 {
+    pub(super) async fn do_copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let dest_bucket = owned_bucket(&req)?;
+        let user_id = caller(&req)?.user_id;
+        let input = req.input;
+        check_key(&input.key)?;
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Access point copy sources are not supported."
+            ));
+        };
+        if version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(
+                NoSuchVersion,
+                "The specified version does not exist."
+            ));
+        }
+        // The source must be the caller's too; authorization only saw the destination.
+        let src_bucket = db::buckets::by_name(&self.state.db, bucket)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))?;
+        if src_bucket.owner_id != user_id {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        let src = db::objects::get(&self.state.db, src_bucket.id, key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+
+        let modified = src.updated_at.unix_timestamp();
+        let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
+        let etag_is = |c: &ETagCondition| match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == src.etag,
+        };
+        if let Some(c) = &input.copy_source_if_match {
+            if !etag_is(c) {
+                return Err(precondition_failed());
+            }
+        } else if input
+            .copy_source_if_unmodified_since
+            .as_ref()
+            .is_some_and(|t| modified > secs(t))
+        {
+            return Err(precondition_failed());
+        }
+        if let Some(c) = &input.copy_source_if_none_match {
+            if etag_is(c) {
+                return Err(precondition_failed());
+            }
+        } else if input
+            .copy_source_if_modified_since
+            .as_ref()
+            .is_some_and(|t| modified <= secs(t))
+        {
+            return Err(precondition_failed());
+        }
+
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        if !replace && src_bucket.id == dest_bucket && **key == *input.key {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let headers = if replace {
+            headers_from(
+                input.content_type,
+                input.content_disposition,
+                input.content_encoding,
+                input.content_language,
+                input.cache_control,
+                input.expires,
+                input.metadata,
+            )
+        } else {
+            src.headers.clone()
+        };
+
+        let pending = PendingBlob::new(self.state.storage.clone());
+        self.state
+            .storage
+            .copy(BlobId(src.blob_id), pending.id)
+            .await
+            .map_err(|e| match e {
+                // Deleted while we were copying: as if it had never been there.
+                crate::storage::StorageError::NotFound => {
+                    s3_error!(NoSuchKey, "The specified key does not exist.")
+                }
+                other => error::storage(other),
+            })?;
+        let new = NewObject {
+            bucket_id: dest_bucket,
+            key: input.key,
+            size: src.size,
+            etag: src.etag.clone(),
+            md5: src.md5.clone(),
+            sha256: src.sha256.clone(),
+            headers,
+            blob_id: pending.id.0,
+        };
+        let at = upload::commit(&self.state, new, pending).await?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(ETag::Strong(src.etag)),
+                last_modified: Some(at.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+}

@@ -1,0 +1,58 @@
+//! Mapping of internal failures to S3 errors, in one place.
+
+use s3s::{S3Error, S3ErrorCode, s3_error};
+
+use crate::db::DbError;
+use crate::storage::StorageError;
+
+/// An unexpected failure: logged once here, answered as `InternalError` with a fixed message.
+pub fn internal<E: std::fmt::Display>(err: E) -> S3Error {
+    tracing::error!(error = %err, "internal error");
+    s3_error!(
+        InternalError,
+        "We encountered an internal error. Please try again."
+    )
+}
+
+/// Database failures are internal, except an unreachable database, which is `ServiceUnavailable`.
+pub fn db(err: DbError) -> S3Error {
+    match &err {
+        DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+            tracing::error!(error = %err, "database unavailable");
+            S3Error::with_message(
+                S3ErrorCode::ServiceUnavailable,
+                "Please reduce your request rate.",
+            )
+        }
+        _ => internal(err),
+    }
+}
+
+/// Storage failures during an upload or download.
+pub fn storage(err: StorageError) -> S3Error {
+    match err {
+        StorageError::LengthMismatch { declared, actual } if actual < declared => s3_error!(
+            IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+        ),
+        StorageError::LengthMismatch { .. } => s3_error!(
+            InvalidRequest,
+            "The request body is longer than the Content-Length HTTP header."
+        ),
+        StorageError::Backend(_) => {
+            tracing::error!(error = %err, "storage backend unavailable");
+            S3Error::with_message(
+                S3ErrorCode::ServiceUnavailable,
+                "Please reduce your request rate.",
+            )
+        }
+        other => internal(other),
+    }
+}
+
+/// An error code s3s does not know, with its status set explicitly (a custom code has none).
+pub fn custom(code: &'static str, status: http::StatusCode, message: &'static str) -> S3Error {
+    let mut e = S3Error::with_message(S3ErrorCode::Custom(code.into()), message);
+    e.set_status_code(status);
+    e
+}

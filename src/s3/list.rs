@@ -1,0 +1,418 @@
+//! ListObjects (v1) and ListObjectsV2, served from PostgreSQL.
+//!
+//! Keys are stored with collation "C", so `order by key` is byte order, which for UTF-8 is
+//! code point order: the order S3 lists in. A common prefix is emitted once and the scan
+//! then jumps past every key under it (to the prefix's [`successor`]).
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{GoDriveS3, error, owned_bucket};
+use crate::db::DbError;
+use crate::db::objects::{self, Listed, Start};
+
+const MAX_KEYS: i32 = 1000;
+
+/// Everything but RFC 3986 unreserved characters and `/` is percent-encoded.
+const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// The smallest string greater than every string that starts with `s`, if any: drop
+/// trailing `char::MAX`, then increment the last character.
+pub fn successor(s: &str) -> Option<String> {
+    let mut chars: Vec<char> = s.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 {
+            0xD7FF => Some('\u{E000}'),
+            c => char::from_u32(c + 1),
+        };
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// The common prefix `key` rolls up into: up to and including the first `delimiter` after
+/// `prefix`.
+pub fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: Option<&str>) -> Option<&'k str> {
+    let d = delimiter?;
+    let rest = key.get(prefix.len()..)?;
+    rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])
+}
+
+/// One listing entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// An object.
+    Object(Listed),
+    /// A common prefix.
+    Prefix(String),
+}
+
+impl Entry {
+    fn name(&self) -> &str {
+        match self {
+            Entry::Object(o) => &o.key,
+            Entry::Prefix(p) => p,
+        }
+    }
+}
+
+/// Walks a bucket's keys under `prefix` in order, rolling up common prefixes, strictly
+/// after `after`.
+struct Lister<'a> {
+    db: &'a PgPool,
+    bucket_id: Uuid,
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    after: Option<&'a str>,
+    from: Start,
+    to: Option<String>,
+    buf: VecDeque<Listed>,
+    exhausted: bool,
+    batch: i64,
+}
+
+impl<'a> Lister<'a> {
+    fn new(
+        db: &'a PgPool,
+        bucket_id: Uuid,
+        prefix: &'a str,
+        delimiter: Option<&'a str>,
+        after: Option<&'a str>,
+        max_keys: i32,
+    ) -> Self {
+        let from = match after {
+            Some(a) if a >= prefix => Start::After(a.to_owned()),
+            _ => Start::Including(prefix.to_owned()),
+        };
+        Self {
+            db,
+            bucket_id,
+            prefix,
+            delimiter,
+            after,
+            from,
+            to: if prefix.is_empty() {
+                None
+            } else {
+                successor(prefix)
+            },
+            buf: VecDeque::new(),
+            exhausted: false,
+            batch: i64::from(max_keys.clamp(1, MAX_KEYS)) + 1,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Entry>, DbError> {
+        loop {
+            if self.buf.is_empty() {
+                if self.exhausted {
+                    return Ok(None);
+                }
+                let rows = objects::list_range(
+                    self.db,
+                    self.bucket_id,
+                    &self.from,
+                    self.to.as_deref(),
+                    self.batch,
+                )
+                .await?;
+                self.exhausted = (rows.len() as i64) < self.batch;
+                if let Some(last) = rows.last() {
+                    self.from = Start::After(last.key.clone());
+                }
+                self.buf.extend(rows);
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+            }
+            let row = self.buf.pop_front().expect("buffer is not empty");
+            if !row.key.starts_with(self.prefix) {
+                // Keys are sorted and start at the prefix: nothing further can match.
+                self.buf.clear();
+                self.exhausted = true;
+                return Ok(None);
+            }
+            let Some(cp) = common_prefix(&row.key, self.prefix, self.delimiter) else {
+                return Ok(Some(Entry::Object(row)));
+            };
+            let cp = cp.to_owned();
+            while self.buf.front().is_some_and(|r| r.key.starts_with(&cp)) {
+                self.buf.pop_front();
+            }
+            if self.buf.is_empty() {
+                // The last row fetched was under `cp`, so nothing fetched is skipped, and a
+                // short batch (exhausted) stays exhausted.
+                match successor(&cp) {
+                    Some(next) => self.from = Start::Including(next),
+                    None => self.exhausted = true,
+                }
+            }
+            if self.after.is_some_and(|a| cp.as_str() <= a) {
+                continue;
+            }
+            return Ok(Some(Entry::Prefix(cp)));
+        }
+    }
+}
+
+/// A page of a listing.
+struct Page {
+    objects: Vec<Listed>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    last: Option<String>,
+}
+
+async fn page(
+    db: &PgPool,
+    bucket_id: Uuid,
+    prefix: &str,
+    delimiter: Option<&str>,
+    after: Option<&str>,
+    max_keys: i32,
+) -> Result<Page, DbError> {
+    let mut lister = Lister::new(db, bucket_id, prefix, delimiter, after, max_keys);
+    let mut p = Page {
+        objects: Vec::new(),
+        prefixes: Vec::new(),
+        truncated: false,
+        last: None,
+    };
+    let mut count = 0;
+    while count < max_keys {
+        let Some(entry) = lister.next().await? else {
+            return Ok(p);
+        };
+        p.last = Some(entry.name().to_owned());
+        match entry {
+            Entry::Object(o) => p.objects.push(o),
+            Entry::Prefix(cp) => p.prefixes.push(cp),
+        }
+        count += 1;
+    }
+    // With max-keys=0 nothing is returned and nothing is promised.
+    p.truncated = max_keys > 0 && lister.next().await?.is_some();
+    Ok(p)
+}
+
+fn max_keys(v: Option<i32>) -> S3Result<i32> {
+    match v {
+        None => Ok(MAX_KEYS),
+        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative.")),
+        Some(n) => Ok(n.min(MAX_KEYS)),
+    }
+}
+
+/// Returns whether keys must be URL-encoded in the response.
+fn url_encoding(e: Option<&EncodingType>) -> S3Result<bool> {
+    match e.map(|e| e.as_str()) {
+        None => Ok(false),
+        Some(s) if s.eq_ignore_ascii_case("url") => Ok(true),
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "Invalid Encoding Method specified in Request"
+        )),
+    }
+}
+
+fn enc(s: String, url: bool) -> String {
+    if url {
+        utf8_percent_encode(&s, KEY_ENCODE).to_string()
+    } else {
+        s
+    }
+}
+
+/// An empty `delimiter=` means no delimiter.
+fn delimiter(d: Option<&str>) -> Option<&str> {
+    d.filter(|d| !d.is_empty())
+}
+
+fn contents(objects: Vec<Listed>, url: bool) -> Vec<Object> {
+    objects
+        .into_iter()
+        .map(|o| Object {
+            key: Some(enc(o.key, url)),
+            size: Some(o.size),
+            e_tag: Some(ETag::Strong(o.etag)),
+            last_modified: Some(o.updated_at.into()),
+            storage_class: Some(ObjectStorageClass::from_static(
+                ObjectStorageClass::STANDARD,
+            )),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn prefixes(p: Vec<String>, url: bool) -> Vec<CommonPrefix> {
+    p.into_iter()
+        .map(|p| CommonPrefix {
+            prefix: Some(enc(p, url)),
+        })
+        .collect()
+}
+
+impl GoDriveS3 {
+    pub(super) async fn do_list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let bucket_id = owned_bucket(&req)?;
+        let i = req.input;
+        let url = url_encoding(i.encoding_type.as_ref())?;
+        let max = max_keys(i.max_keys)?;
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let delim = delimiter(i.delimiter.as_deref());
+        let after = match &i.continuation_token {
+            Some(t) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidArgument,
+                            "The continuation token provided is incorrect"
+                        )
+                    })?,
+            ),
+            None => i.start_after.clone(),
+        };
+        let p = page(
+            &self.state.db,
+            bucket_id,
+            &prefix,
+            delim,
+            after.as_deref(),
+            max,
+        )
+        .await
+        .map_err(error::db)?;
+        let key_count = (p.objects.len() + p.prefixes.len()) as i32;
+        let next = if p.truncated {
+            p.last.map(|l| URL_SAFE_NO_PAD.encode(l))
+        } else {
+            None
+        };
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(i.bucket),
+            prefix: Some(enc(prefix, url)),
+            delimiter: delim.map(|d| enc(d.to_owned(), url)),
+            max_keys: Some(max),
+            key_count: Some(key_count),
+            is_truncated: Some(p.truncated),
+            continuation_token: i.continuation_token,
+            next_continuation_token: next,
+            start_after: i.start_after.map(|s| enc(s, url)),
+            encoding_type: i.encoding_type,
+            contents: Some(contents(p.objects, url)),
+            common_prefixes: Some(prefixes(p.prefixes, url)),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let i = req.input;
+        let url = url_encoding(i.encoding_type.as_ref())?;
+        let max = max_keys(i.max_keys)?;
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let delim = delimiter(i.delimiter.as_deref());
+        let marker = i.marker.clone().filter(|m| !m.is_empty());
+        let p = page(
+            &self.state.db,
+            bucket_id,
+            &prefix,
+            delim,
+            marker.as_deref(),
+            max,
+        )
+        .await
+        .map_err(error::db)?;
+        // NextMarker is always given when truncated (S3 gives it only with a delimiter;
+        // clients without one use the last key, which is the same value).
+        let next_marker = if p.truncated {
+            p.last.map(|l| enc(l, url))
+        } else {
+            None
+        };
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(i.bucket),
+            prefix: Some(enc(prefix, url)),
+            delimiter: delim.map(|d| enc(d.to_owned(), url)),
+            marker: Some(enc(i.marker.unwrap_or_default(), url)),
+            max_keys: Some(max),
+            is_truncated: Some(p.truncated),
+            next_marker,
+            encoding_type: i.encoding_type,
+            contents: Some(contents(p.objects, url)),
+            common_prefixes: Some(prefixes(p.prefixes, url)),
+            ..Default::default()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successor_bounds_every_extension() {
+        assert_eq!(successor("a/").as_deref(), Some("a0"));
+        assert_eq!(successor("abc").as_deref(), Some("abd"));
+        assert_eq!(successor(""), None);
+        assert_eq!(successor("\u{10FFFF}"), None);
+        assert_eq!(successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        // Byte order agrees: every extension of s sorts below successor(s).
+        for s in ["a/", "photos/2024/", "é/", "z"] {
+            let succ = successor(s).unwrap();
+            for ext in ["", "\u{10FFFF}", "zzz", "\u{FFFF}x"] {
+                let k = format!("{s}{ext}");
+                assert!(k.as_bytes() < succ.as_bytes(), "{k:?} vs {succ:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn common_prefixes_roll_up_at_the_first_delimiter_after_the_prefix() {
+        assert_eq!(common_prefix("a/b/c", "", Some("/")), Some("a/"));
+        assert_eq!(common_prefix("a/b/c", "a/", Some("/")), Some("a/b/"));
+        assert_eq!(common_prefix("a/b", "a/b", Some("/")), None);
+        assert_eq!(common_prefix("abc", "", None), None);
+        assert_eq!(common_prefix("x--y--z", "x", Some("--")), Some("x--"));
+    }
+
+    #[test]
+    fn keys_encode_like_s3() {
+        assert_eq!(enc("a b/c+d%".to_owned(), true), "a%20b/c%2Bd%25");
+        assert_eq!(enc("é".to_owned(), true), "%C3%A9");
+        assert_eq!(enc("a b".to_owned(), false), "a b");
+    }
+
+    #[test]
+    fn max_keys_is_capped_and_checked() {
+        assert_eq!(max_keys(None).unwrap(), 1000);
+        assert_eq!(max_keys(Some(5000)).unwrap(), 1000);
+        assert_eq!(max_keys(Some(0)).unwrap(), 0);
+        assert!(max_keys(Some(-1)).is_err());
+    }
+}

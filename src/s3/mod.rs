@@ -1,0 +1,160 @@
+//! The S3 side: an `s3s` service whose operations read and write PostgreSQL metadata and
+//! stream bytes through the storage backend.
+//!
+//! Every request passes [`auth::Authn`] (signature, secret from PostgreSQL) and then
+//! [`auth::Authz`] (the caller owns the bucket it names), which leaves an [`auth::Caller`]
+//! in the request extensions for the handlers.
+
+pub mod auth;
+mod bucket;
+mod copy;
+pub mod error;
+pub mod list;
+pub mod object;
+pub mod upload;
+
+use s3s::dto::*;
+use s3s::host::SingleDomain;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use uuid::Uuid;
+
+use self::auth::{Authn, Authz, Caller};
+use crate::app::AppState;
+
+/// The S3 operations GoDrive implements. Anything else answers `NotImplemented`.
+#[derive(Clone)]
+pub struct GoDriveS3 {
+    state: AppState,
+}
+
+/// The caller resolved by authorization.
+fn caller<T>(req: &S3Request<T>) -> S3Result<&Caller> {
+    req.extensions
+        .get::<Caller>()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+/// The id of the bucket the request names, which authorization found owned by the caller.
+fn owned_bucket<T>(req: &S3Request<T>) -> S3Result<Uuid> {
+    caller(req)?
+        .bucket_id
+        .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+}
+
+/// A configuration the S3 service cannot run with.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid GODRIVE_S3_DOMAIN: {0}")]
+pub struct DomainError(String);
+
+/// Builds the S3 service: operations, authentication, authorization and, when
+/// `GODRIVE_S3_DOMAIN` is set, virtual-hosted style addressing.
+pub fn service(state: &AppState) -> Result<S3Service, DomainError> {
+    let mut b = S3ServiceBuilder::new(GoDriveS3 {
+        state: state.clone(),
+    });
+    b.set_auth(Authn {
+        state: state.clone(),
+    });
+    b.set_access(Authz {
+        state: state.clone(),
+    });
+    if let Some(domain) = &state.config.s3_domain {
+        b.set_host(SingleDomain::new(domain).map_err(|e| DomainError(e.to_string()))?);
+    }
+    Ok(b.build())
+}
+
+#[async_trait::async_trait]
+impl S3 for GoDriveS3 {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.do_create_bucket(req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.do_head_bucket(req).await
+    }
+
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.do_list_buckets(req).await
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.do_delete_bucket(req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.do_get_bucket_location(req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.do_put_object(req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        self.do_get_object(req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.do_head_object(req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.do_delete_object(req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.do_delete_objects(req).await
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.do_copy_object(req).await
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.do_list_objects(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.do_list_objects_v2(req).await
+    }
+}

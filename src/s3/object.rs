@@ -1,0 +1,378 @@
+//! Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use time::OffsetDateTime;
+
+use super::upload::{self, check_content_md5};
+use super::{GoDriveS3, error, owned_bucket};
+use crate::db::objects::{self, Headers, NewObject, Object};
+use crate::storage::{BlobId, StorageError, delete_in_background};
+
+/// S3's limit for a single PUT (5 GiB).
+pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+/// S3's limit for keys in one DeleteObjects request.
+const MAX_DELETE_KEYS: usize = 1000;
+
+/// Rejects keys PostgreSQL cannot store (NUL) or that no S3 client should send.
+pub fn check_key(key: &str) -> S3Result<()> {
+    if key.is_empty() {
+        return Err(s3_error!(InvalidArgument, "Object key must not be empty."));
+    }
+    if key.len() > 1024 {
+        return Err(s3_error!(KeyTooLongError, "Your key is too long."));
+    }
+    if key.contains('\0') {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Object key must not contain NUL characters."
+        ));
+    }
+    Ok(())
+}
+
+/// The headers an upload stores, from PutObject or a CopyObject with REPLACE.
+pub fn headers_from(
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+    metadata: Option<Metadata>,
+) -> Headers {
+    Headers {
+        content_type,
+        content_disposition,
+        content_encoding,
+        content_language,
+        cache_control,
+        expires: expires.map(OffsetDateTime::from),
+        user_metadata: metadata.unwrap_or_default().into_iter().collect(),
+    }
+}
+
+fn etag(obj: &Object) -> ETag {
+    ETag::Strong(obj.etag.clone())
+}
+
+/// Last-Modified at the one-second precision of HTTP dates, for conditional comparisons.
+fn last_modified_secs(obj: &Object) -> i64 {
+    obj.updated_at.unix_timestamp()
+}
+
+/// Evaluates If-Match / If-Unmodified-Since (412) and If-None-Match / If-Modified-Since
+/// (304) as RFC 9110 orders them: an ETag condition, when present, overrides its date twin.
+fn check_conditions(
+    obj: &Object,
+    if_match: Option<&ETagCondition>,
+    if_unmodified_since: Option<&Timestamp>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    let ours = etag(obj);
+    let modified = last_modified_secs(obj);
+    let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
+    if let Some(cond) = if_match {
+        let ok = match cond {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == ours.value(),
+        };
+        if !ok {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
+        }
+    } else if let Some(t) = if_unmodified_since
+        && modified > secs(t)
+    {
+        return Err(s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ));
+    }
+    if let Some(cond) = if_none_match {
+        let matched = match cond {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == ours.value(),
+        };
+        if matched {
+            return Err(not_modified(obj));
+        }
+    } else if let Some(t) = if_modified_since
+        && modified <= secs(t)
+    {
+        return Err(not_modified(obj));
+    }
+    Ok(())
+}
+
+/// 304 carries the validators, as RFC 9110 asks.
+fn not_modified(obj: &Object) -> s3s::S3Error {
+    let mut err = s3s::S3Error::new(s3s::S3ErrorCode::NotModified);
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", obj.etag)) {
+        headers.insert(http::header::ETAG, v);
+    }
+    err.set_headers(headers);
+    err
+}
+
+fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
+    format!("bytes {start}-{}/{total}", end_exclusive - 1)
+}
+
+impl GoDriveS3 {
+    pub(super) async fn do_put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let input = req.input;
+        check_key(&input.key)?;
+        let len = input.content_length.ok_or_else(|| {
+            s3_error!(
+                MissingContentLength,
+                "You must provide the Content-Length HTTP header."
+            )
+        })?;
+        let len = u64::try_from(len)
+            .map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
+        if len > MAX_PUT_SIZE {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        if input.if_match.is_some() || input.if_none_match.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "Conditional writes are not supported."
+            ));
+        }
+        let headers = headers_from(
+            input.content_type,
+            input.content_disposition,
+            input.content_encoding,
+            input.content_language,
+            input.cache_control,
+            input.expires,
+            input.metadata,
+        );
+
+        let (pending, digests) = upload::receive(&self.state, input.body, len).await?;
+        check_content_md5(input.content_md5.as_deref(), &digests.md5)?;
+
+        let etag = hex::encode(digests.md5);
+        let new = NewObject {
+            bucket_id,
+            key: input.key,
+            size: i64::try_from(digests.len).map_err(error::internal)?,
+            etag: etag.clone(),
+            md5: Some(digests.md5.to_vec()),
+            sha256: Some(digests.sha256.to_vec()),
+            headers,
+            blob_id: pending.id.0,
+        };
+        upload::commit(&self.state, new, pending).await?;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn find(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<Object> {
+        objects::get(&self.state.db, bucket_id, key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
+    }
+
+    pub(super) async fn do_get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let input = &req.input;
+        if input.part_number.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "GetObject by partNumber is not supported."
+            ));
+        }
+        // An overwrite may delete the blob between reading the row and opening the blob;
+        // then the row has changed too, so read it again (once).
+        let mut attempt = 0;
+        let (obj, body, range) = loop {
+            let obj = self.find(bucket_id, &input.key).await?;
+            check_conditions(
+                &obj,
+                input.if_match.as_ref(),
+                input.if_unmodified_since.as_ref(),
+                input.if_none_match.as_ref(),
+                input.if_modified_since.as_ref(),
+            )?;
+            let total = obj.size as u64;
+            let range = match &input.range {
+                None => None,
+                Some(r) => Some(r.check(total).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?),
+            };
+            match self
+                .state
+                .storage
+                .get(BlobId(obj.blob_id), range.clone())
+                .await
+            {
+                Ok(body) => break (obj, body, range),
+                Err(StorageError::NotFound) if attempt == 0 => attempt += 1,
+                Err(e) => return Err(error::storage(e)),
+            }
+        };
+        let total = obj.size as u64;
+        let (content_length, content_range) = match &range {
+            None => (total, None),
+            Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
+        };
+        let h = obj.headers.clone();
+        let output = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(body)),
+            content_length: Some(content_length as i64),
+            content_range,
+            accept_ranges: Some("bytes".to_owned()),
+            e_tag: Some(etag(&obj)),
+            last_modified: Some(obj.updated_at.into()),
+            content_type: h.content_type,
+            content_disposition: h.content_disposition,
+            content_encoding: h.content_encoding,
+            content_language: h.content_language,
+            cache_control: h.cache_control,
+            expires: h.expires.map(Into::into),
+            metadata: Some(h.user_metadata.into_iter().collect()),
+            ..Default::default()
+        };
+        let mut resp = S3Response::new(output);
+        if range.is_some() {
+            resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(resp)
+    }
+
+    pub(super) async fn do_head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let input = &req.input;
+        if input.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(
+                NoSuchVersion,
+                "The specified version does not exist."
+            ));
+        }
+        let obj = self.find(bucket_id, &input.key).await?;
+        check_conditions(
+            &obj,
+            input.if_match.as_ref(),
+            input.if_unmodified_since.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+        )?;
+        let total = obj.size as u64;
+        let (content_length, content_range) = match &input.range {
+            None => (total, None),
+            Some(r) => {
+                let r = r.check(total).map_err(|_| {
+                    s3_error!(InvalidRange, "The requested range is not satisfiable")
+                })?;
+                (r.end - r.start, Some(content_range(r.start, r.end, total)))
+            }
+        };
+        let h = obj.headers.clone();
+        let mut resp = S3Response::new(HeadObjectOutput {
+            content_length: Some(content_length as i64),
+            content_range: content_range.clone(),
+            accept_ranges: Some("bytes".to_owned()),
+            e_tag: Some(etag(&obj)),
+            last_modified: Some(obj.updated_at.into()),
+            content_type: h.content_type,
+            content_disposition: h.content_disposition,
+            content_encoding: h.content_encoding,
+            content_language: h.content_language,
+            cache_control: h.cache_control,
+            expires: h.expires.map(Into::into),
+            metadata: Some(h.user_metadata.into_iter().collect()),
+            ..Default::default()
+        });
+        if content_range.is_some() {
+            resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(resp)
+    }
+
+    pub(super) async fn do_delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        self.remove(bucket_id, &req.input.key).await?;
+        // Deleting a missing key succeeds too (204), as in S3.
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    /// Deletes the row, then its blob once the row is gone.
+    async fn remove(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<()> {
+        if let Some(blob) = objects::delete(&self.state.db, bucket_id, key)
+            .await
+            .map_err(error::db)?
+        {
+            delete_in_background(self.state.storage.clone(), BlobId(blob));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn do_delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let delete = req.input.delete;
+        if delete.objects.len() > MAX_DELETE_KEYS {
+            return Err(s3_error!(
+                MalformedXML,
+                "A DeleteObjects request may name at most 1000 keys."
+            ));
+        }
+        let quiet = delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for ident in delete.objects {
+            let result = match check_key(&ident.key) {
+                Ok(()) => self.remove(bucket_id, &ident.key).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) if quiet => {}
+                Ok(()) => deleted.push(DeletedObject {
+                    key: Some(ident.key),
+                    version_id: ident.version_id,
+                    ..Default::default()
+                }),
+                Err(e) => errors.push(Error {
+                    code: Some(e.code().as_str().to_owned()),
+                    key: Some(ident.key),
+                    message: e.message().map(str::to_owned),
+                    version_id: ident.version_id,
+                }),
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: (!deleted.is_empty()).then_some(deleted),
+            errors: (!errors.is_empty()).then_some(errors),
+            ..Default::default()
+        }))
+    }
+}

@@ -1,0 +1,214 @@
+//! Receiving an upload: hash while streaming into a new blob, then commit its row.
+//!
+//! Order of side effects, which is what keeps metadata and bytes consistent:
+//! 1. bytes are written under a fresh UUID and are durable when `Storage::put` returns;
+//! 2. digests are checked (Content-MD5, signed SHA-256); a mismatch deletes the blob;
+//! 3. the row is committed in a detached task, so a client disconnect cannot cancel it
+//!    halfway; the task deletes the blob itself if the commit fails;
+//! 4. the blob the row displaced (an overwrite) is deleted after the commit.
+//!
+//! A [`PendingBlob`] guard deletes the new blob if anything before the commit fails or the
+//! request future is dropped. A crash between 1 and 3 leaves a blob no row references;
+//! `godrive gc` removes those after a grace period.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::Stream;
+use md5::{Digest as _, Md5};
+use s3s::dto::StreamingBlob;
+use s3s::{S3Error, S3Result, s3_error};
+use sha2::Sha256;
+use time::OffsetDateTime;
+
+use super::error;
+use crate::app::AppState;
+use crate::db::objects::{self, NewObject};
+use crate::storage::{BlobId, Storage, delete_in_background};
+
+/// MD5, SHA-256 and length of everything that went through.
+#[derive(Debug, Clone)]
+pub struct Digests {
+    /// MD5 of the content.
+    pub md5: [u8; 16],
+    /// SHA-256 of the content.
+    pub sha256: [u8; 32],
+    /// Bytes seen.
+    pub len: u64,
+}
+
+struct HashState {
+    md5: Md5,
+    sha256: Sha256,
+    len: u64,
+    body_error: Option<S3Error>,
+}
+
+/// Passes the request body through while hashing it; remembers why the body failed.
+struct Hashing {
+    inner: Option<StreamingBlob>,
+    state: Arc<Mutex<HashState>>,
+}
+
+impl Stream for Hashing {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let mut st = self.state.lock().expect("hash state lock");
+                st.md5.update(&chunk);
+                st.sha256.update(&chunk);
+                st.len += chunk.len() as u64;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                let msg = e.to_string();
+                self.state.lock().expect("hash state lock").body_error = Some(body_error(e));
+                self.inner = None;
+                Poll::Ready(Some(Err(io::Error::other(msg))))
+            }
+            Poll::Ready(None) => {
+                self.inner = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The S3 error for a request body that failed while being read: s3s verifies signed
+/// payload hashes and aws-chunked signatures as the body streams.
+fn body_error(e: s3s::StdError) -> S3Error {
+    let e = match e.downcast::<S3Error>() {
+        Ok(s3) => return *s3,
+        Err(e) => e,
+    };
+    let msg = e.to_string();
+    if msg.contains("Sha256Mismatch") {
+        error::custom(
+            "XAmzContentSHA256Mismatch",
+            http::StatusCode::BAD_REQUEST,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    } else if msg.contains("SignatureMismatch") {
+        s3_error!(SignatureDoesNotMatch, "The chunk signature does not match.")
+    } else if msg.contains("FormatError") || msg.contains("TooLarge") || msg.contains("TooMany") {
+        s3_error!(InvalidRequest, "Malformed aws-chunked request body.")
+    } else {
+        s3_error!(
+            IncompleteBody,
+            "The request body ended before its declared length."
+        )
+    }
+}
+
+/// A stored blob no row references yet. Dropping it armed deletes the blob.
+pub struct PendingBlob {
+    storage: Arc<dyn Storage>,
+    /// The blob's name.
+    pub id: BlobId,
+    armed: bool,
+}
+
+impl PendingBlob {
+    /// Guards a blob about to be written.
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self {
+            storage,
+            id: BlobId::new(),
+            armed: true,
+        }
+    }
+
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for PendingBlob {
+    fn drop(&mut self) {
+        if self.armed {
+            delete_in_background(self.storage.clone(), self.id);
+        }
+    }
+}
+
+/// Streams `body` (exactly `len` bytes) into a new blob, hashing as it goes.
+pub async fn receive(
+    state: &AppState,
+    body: Option<StreamingBlob>,
+    len: u64,
+) -> S3Result<(PendingBlob, Digests)> {
+    let pending = PendingBlob::new(state.storage.clone());
+    let hash = Arc::new(Mutex::new(HashState {
+        md5: Md5::new(),
+        sha256: Sha256::new(),
+        len: 0,
+        body_error: None,
+    }));
+    let stream = Hashing {
+        inner: body,
+        state: hash.clone(),
+    };
+    let stored = state.storage.put(pending.id, Box::pin(stream), len).await;
+    let mut st = hash.lock().expect("hash state lock");
+    if let Some(e) = st.body_error.take() {
+        return Err(e);
+    }
+    stored.map_err(error::storage)?;
+    let digests = Digests {
+        md5: std::mem::take(&mut st.md5).finalize().into(),
+        sha256: std::mem::take(&mut st.sha256).finalize().into(),
+        len: st.len,
+    };
+    drop(st);
+    Ok((pending, digests))
+}
+
+/// Commits `new` (whose blob is `pending`) and deletes the blob it displaced. Returns the
+/// object's Last-Modified.
+pub async fn commit(
+    state: &AppState,
+    new: NewObject,
+    pending: PendingBlob,
+) -> S3Result<OffsetDateTime> {
+    let state = state.clone();
+    let task = tokio::spawn(async move {
+        let mut tx = state.db.begin().await.map_err(|e| error::db(e.into()))?;
+        let (old, at) = objects::commit_put(&mut tx, &new)
+            .await
+            .map_err(error::db)?;
+        tx.commit().await.map_err(|e| error::db(e.into()))?;
+        pending.disarm();
+        if let Some(old) = old.filter(|old| *old != new.blob_id) {
+            delete_in_background(state.storage.clone(), BlobId(old));
+        }
+        Ok(at)
+    });
+    task.await.map_err(error::internal)?
+}
+
+/// Checks a `Content-MD5` header (base64) against the digest of what arrived.
+pub fn check_content_md5(header: Option<&str>, md5: &[u8; 16]) -> S3Result<()> {
+    use base64::Engine as _;
+    let Some(h) = header else { return Ok(()) };
+    let want = base64::engine::general_purpose::STANDARD
+        .decode(h.trim())
+        .ok()
+        .filter(|d| d.len() == 16)
+        .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+    if want.as_slice() != md5 {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The HTTP server: one port, `/v1/...` to the JSON API and everything else to S3.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Body;
+use http::{HeaderValue, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use s3s::service::S3Service;
+use tokio::net::TcpListener;
+use tower::ServiceExt as _;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::app::AppState;
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The S3 service could not be built from the configuration.
+    #[error(transparent)]
+    Config(#[from] crate::s3::DomainError),
+    /// Accepting connections failed.
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Routes a request to the JSON API or to S3.
+#[derive(Clone)]
+struct Dispatch {
+    s3: S3Service,
+    api: axum::Router,
+    domain: Option<String>,
+}
+
+impl Dispatch {
+    /// `/v1` belongs to the JSON API unless the Host names a bucket (virtual-hosted style),
+    /// in which case `/v1/...` is an object key.
+    fn is_api(&self, req: &Request<Incoming>) -> bool {
+        let path = req.uri().path();
+        if path != "/v1" && !path.starts_with("/v1/") {
+            return false;
+        }
+        let Some(domain) = &self.domain else {
+            return true;
+        };
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().host())
+            .unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        !host.ends_with(&format!(".{domain}"))
+    }
+
+    async fn handle(self, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        let started = Instant::now();
+        let request_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+            .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
+        let api = if self.is_api(&req) { "json" } else { "s3" };
+        let method = req.method().clone();
+        let span = tracing::info_span!("request", request_id = %request_id, api, method = %method);
+        async move {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                req.headers_mut().insert("x-request-id", v);
+            }
+            let mut resp = if api == "json" {
+                match self.api.oneshot(req.map(Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                }
+            } else {
+                match self.s3.call(req.map(s3s::Body::from)).await {
+                    Ok(r) => r.map(Body::new),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "s3 service failed");
+                        let mut r = Response::new(Body::empty());
+                        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                        r
+                    }
+                }
+            };
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                if api == "s3" {
+                    resp.headers_mut().insert("x-amz-request-id", v.clone());
+                }
+                resp.headers_mut().insert("x-request-id", v);
+            }
+            let status = resp.status().as_u16();
+            let latency_ms = started.elapsed().as_millis() as u64;
+            if status >= 500 {
+                tracing::error!(status, latency_ms, "request failed");
+            } else {
+                tracing::info!(status, latency_ms, "request");
+            }
+            Ok(resp)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Serves on an already bound listener until `shutdown` completes, then lets in-flight
+/// requests finish. This is the seam tests use (bind `127.0.0.1:0`, pass the listener).
+pub async fn serve_with_listener(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let dispatch = Dispatch {
+        s3: crate::s3::service(&state)?,
+        api: crate::api::router(state.clone()),
+        domain: state.config.s3_domain.clone(),
+    };
+    let conn = ConnBuilder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (socket, _peer): (_, SocketAddr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: keep serving what is open.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Without TCP_NODELAY, small responses on keep-alive connections wait ~40 ms.
+        let _ = socket.set_nodelay(true);
+        let d = dispatch.clone();
+        let service = hyper::service::service_fn(move |req| d.clone().handle(req));
+        let fut = conn
+            .serve_connection_with_upgrades(TokioIo::new(socket), service)
+            .into_owned();
+        let fut = graceful.watch(fut);
+        tokio::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing::debug!(error = %e, "connection ended with error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

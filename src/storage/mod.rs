@@ -1,0 +1,95 @@
+//! Blob storage: object bytes live in a backend under UUID names, never under bucket or
+//! key names. The metadata that gives them meaning lives in PostgreSQL.
+
+pub mod fs;
+pub mod s3;
+
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::Stream;
+use uuid::Uuid;
+
+/// The name of a blob in the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlobId(pub Uuid);
+
+impl BlobId {
+    /// A fresh random name.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl Default for BlobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for BlobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// A stream of bytes going into or out of a backend.
+pub type BlobStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send + Sync + 'static>>;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No blob by that name.
+    #[error("blob not found")]
+    NotFound,
+    /// The body ended before, or ran past, its declared length.
+    #[error("body length {actual} differs from declared {declared}")]
+    LengthMismatch {
+        /// What the upload declared.
+        declared: u64,
+        /// What arrived.
+        actual: u64,
+    },
+    /// Local I/O failed.
+    #[error("storage i/o: {0}")]
+    Io(#[from] io::Error),
+    /// The S3 backend answered with an error or could not be reached.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// What every backend provides. Object-safe; held as `Arc<dyn Storage>`.
+#[async_trait::async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Stores exactly `len` bytes from `body` under `id`. The blob becomes readable only
+    /// when this returns `Ok` and is then durable; on error nothing is left under `id`.
+    async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError>;
+
+    /// Streams the blob, or the byte `range` of it.
+    async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError>;
+
+    /// Copies blob `from` to a new blob `to` (server-side where the backend can).
+    async fn copy(&self, from: BlobId, to: BlobId) -> Result<(), StorageError>;
+
+    /// Removes a blob. Removing a missing blob succeeds.
+    async fn delete(&self, id: BlobId) -> Result<(), StorageError>;
+
+    /// Blobs last written before `cutoff` (candidates for garbage collection).
+    async fn list_older_than(&self, cutoff: SystemTime) -> Result<Vec<BlobId>, StorageError>;
+
+    /// Whether the backend is reachable and usable.
+    async fn health(&self) -> Result<(), StorageError>;
+}
+
+/// Removes a blob in the background, logging failures (`gc` collects what is left).
+pub fn delete_in_background(storage: std::sync::Arc<dyn Storage>, id: BlobId) {
+    tokio::spawn(async move {
+        if let Err(e) = storage.delete(id).await {
+            tracing::warn!(blob = %id, error = %e, "could not delete blob; gc will collect it");
+        }
+    });
+}

@@ -1,0 +1,208 @@
+//! The S3 backend: MinIO or any S3, one bucket, blobs named by UUID.
+
+use std::ops::Range;
+use std::time::SystemTime;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    StalledStreamProtectionConfig,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use http_body::Frame;
+use http_body_util::StreamBody;
+use uuid::Uuid;
+
+use super::{BlobId, BlobStream, Storage, StorageError};
+use crate::config::MinioConfig;
+
+/// Blobs as objects in one backend bucket.
+#[derive(Debug, Clone)]
+pub struct S3Storage {
+    client: Client,
+    bucket: String,
+}
+
+fn backend<E, R>(err: SdkError<E, R>) -> StorageError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    StorageError::Backend(DisplayErrorContext(&err).to_string())
+}
+
+impl S3Storage {
+    /// Builds the client. Payload checksums are left to GoDrive itself (it hashes every
+    /// byte), and stalled-stream protection is off: an upload that waits on a slow client
+    /// is not a stalled backend.
+    pub fn new(cfg: &MinioConfig, region: &str) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(cfg.endpoint_url())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(
+                cfg.root_user.clone(),
+                cfg.root_password.expose().to_owned(),
+                None,
+                None,
+                "godrive-config",
+            ))
+            .force_path_style(true)
+            .http_client(http)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .build();
+        Self {
+            client: Client::from_conf(conf),
+            bucket: cfg.bucket.clone(),
+        }
+    }
+
+    /// Creates the backend bucket if it does not exist yet.
+    pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for S3Storage {
+    async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError> {
+        let frames = body.map_ok(Frame::data);
+        let stream = ByteStream::from_body_1_x(StreamBody::new(frames));
+        let len =
+            i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .content_length(len)
+            .body(stream)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError> {
+        let mut req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(id.to_string());
+        if let Some(r) = range {
+            req = req.range(format!("bytes={}-{}", r.start, r.end.saturating_sub(1)));
+        }
+        let out = match req.send().await {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(StorageError::NotFound);
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        let stream = futures::stream::unfold(out.body, |mut body| async move {
+            body.next().await.map(|item| {
+                let item: Result<Bytes, std::io::Error> = item.map_err(std::io::Error::other);
+                (item, body)
+            })
+        });
+        Ok(Box::pin(stream))
+    }
+
+    async fn copy(&self, from: BlobId, to: BlobId) -> Result<(), StorageError> {
+        let res = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to.to_string())
+            .copy_source(format!("{}/{}", self.bucket, from))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchKey") => Err(StorageError::NotFound),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete(&self, id: BlobId) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_older_than(&self, cutoff: SystemTime) -> Result<Vec<BlobId>, StorageError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(backend)?;
+            for obj in page.contents() {
+                let Some(id) = obj.key().and_then(|k| Uuid::parse_str(k).ok()) else {
+                    continue;
+                };
+                let old = obj
+                    .last_modified()
+                    .and_then(|t| SystemTime::try_from(*t).ok())
+                    .is_some_and(|t| t < cutoff);
+                if old {
+                    found.push(BlobId(id));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn health(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
