@@ -39,11 +39,12 @@ struct Dispatch {
 }
 
 impl Dispatch {
-    /// `/v1` belongs to the JSON API unless the Host names a bucket (virtual-hosted style),
-    /// in which case `/v1/...` is an object key.
+    /// `/v1/...` belongs to the JSON API unless the Host names a bucket (virtual-hosted
+    /// style), in which case it is an object key. A bare `/v1` or `/v1/` stays on the S3 side, which
+    /// refuses `v1` as a bucket name.
     fn is_api(&self, req: &Request<Incoming>) -> bool {
         let path = req.uri().path();
-        if path != "/v1" && !path.starts_with("/v1/") {
+        if !path.starts_with("/v1/") || path == "/v1/" {
             return false;
         }
         let Some(domain) = &self.domain else {

@@ -31,7 +31,6 @@ impl GoDriveS3 {
         match db::buckets::create(&mut conn, &name, user_id, &self.state.config.s3_region).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput {
                 location: Some(format!("/{name}")),
-                ..Default::default()
             })),
             Err(CreateBucketError::Taken { owner_id }) if owner_id == user_id => Err(s3_error!(
                 BucketAlreadyOwnedByYou,

@@ -1,0 +1,277 @@
+//! A real GoDrive server on an ephemeral port, a fresh PostgreSQL database, and (for the
+//! `s3` backend) a real S3 server over HTTP: `s3s-fs`, in-process on its own port.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use godrive::app::AppState;
+use godrive::config::Config;
+use godrive::crypto;
+use godrive::db;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// Which blob backend a server runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Fs,
+    S3,
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Fs, Backend::S3];
+
+/// A user with one access key.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub access_key: String,
+    pub secret: String,
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    db_name: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    backend_shutdown: Option<oneshot::Sender<()>>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+const BACKEND_KEY: &str = "backendadmin";
+const BACKEND_SECRET: &str = "backendadmin-secret";
+
+/// Settings every test server shares: the local PostgreSQL (honouring POSTGRES_* from the
+/// environment) and no profile file.
+pub fn base_env(db_name: &str) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("POSTGRES_") && k != "POSTGRES_DB")
+        .collect();
+    env.insert("GODRIVE_CONFIG_DIR".into(), "/nonexistent".into());
+    env.insert("POSTGRES_DB".into(), db_name.into());
+    env.insert("GODRIVE_AUTH_BCRYPT_COST".into(), "4".into());
+    env
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Serves an in-process `s3s-fs` S3 server on an ephemeral port.
+async fn start_backend(dir: &std::path::Path) -> (SocketAddr, oneshot::Sender<()>) {
+    let fs = s3s_fs::FileSystem::new(dir).expect("s3s-fs root");
+    let mut b = s3s::service::S3ServiceBuilder::new(fs);
+    b.set_auth(s3s::auth::SimpleAuth::from_single(
+        BACKEND_KEY,
+        BACKEND_SECRET,
+    ));
+    let service = b.build();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, mut rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        loop {
+            let socket = tokio::select! {
+                a = listener.accept() => match a { Ok((s, _)) => s, Err(_) => continue },
+                _ = &mut rx => break,
+            };
+            let _ = socket.set_nodelay(true);
+            let svc = service.clone();
+            let fut = conn
+                .serve_connection(TokioIo::new(socket), svc)
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = fut.await;
+            });
+        }
+    });
+    (addr, tx)
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let db_name = format!("godrive_it_{}", Uuid::new_v4().simple());
+        let data = tempfile::tempdir().unwrap();
+        let mut env = base_env(&db_name);
+        env.insert("GODRIVE_DATA_DIR".into(), data.path().display().to_string());
+        let mut dirs = vec![data];
+        let mut backend_shutdown = None;
+        if backend == Backend::S3 {
+            let bdir = tempfile::tempdir().unwrap();
+            let (addr, tx) = start_backend(bdir.path()).await;
+            dirs.push(bdir);
+            backend_shutdown = Some(tx);
+            env.insert("GODRIVE_STORAGE".into(), "s3".into());
+            env.insert("MINIO_ENDPOINT".into(), format!("http://{addr}"));
+            env.insert("MINIO_ROOT_USER".into(), BACKEND_KEY.into());
+            env.insert("MINIO_ROOT_PASSWORD".into(), BACKEND_SECRET.into());
+            env.insert("MINIO_BUCKET".into(), "godrive-blobs".into());
+        }
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        let state = AppState::build(config).await.expect("app state");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let s = state.clone();
+        tokio::spawn(async move {
+            godrive::server::serve_with_listener(s, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Self {
+            addr,
+            state,
+            db_name,
+            shutdown: Some(tx),
+            backend_shutdown,
+            _dirs: dirs,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates a user and an access key the way the CLI does.
+    pub async fn user(&self) -> TestUser {
+        let email = format!("{}@example.com", unique("user"));
+        let hash = crypto::hash_password("password123", 4).unwrap();
+        let user = db::users::create(&self.state.db, &email, &hash, false)
+            .await
+            .unwrap();
+        let access_key = crypto::new_access_key_id();
+        let secret = crypto::new_secret_access_key().to_string();
+        let sealed = self
+            .state
+            .secrets
+            .seal(secret.as_bytes(), access_key.as_bytes());
+        db::access_keys::create(&self.state.db, user.id, "test", &access_key, &sealed)
+            .await
+            .unwrap();
+        TestUser {
+            id: user.id,
+            access_key,
+            secret,
+        }
+    }
+
+    pub fn client(&self, u: &TestUser) -> Client {
+        client_for(&self.url(), &u.access_key, &u.secret)
+    }
+
+    /// Blobs in the backend and blobs referenced by rows must be the same set (after the
+    /// background deletes of displaced blobs have run).
+    pub async fn assert_no_orphans(&self) {
+        let mut last = None;
+        for _ in 0..50 {
+            let far = SystemTime::now() + Duration::from_secs(3600);
+            let blobs: HashSet<Uuid> = self
+                .state
+                .storage
+                .list_older_than(far)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|b| b.0)
+                .collect();
+            let rows: HashSet<Uuid> = sqlx::query_scalar("select blob_id from objects")
+                .fetch_all(&self.state.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+            if blobs == rows {
+                return;
+            }
+            last = Some((blobs, rows));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (blobs, rows) = last.unwrap();
+        panic!("backend blobs {blobs:?} != referenced blobs {rows:?}");
+    }
+
+    pub async fn object_rows(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from objects")
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(tx) = self.backend_shutdown.take() {
+            let _ = tx.send(());
+        }
+        drop_database(self.db_name.clone());
+    }
+}
+
+/// Drops a test database from a separate thread (Drop cannot await).
+pub fn drop_database(name: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let env = base_env("postgres");
+            let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+            if let Ok(pool) = db::connect(&config.database).await {
+                let _ = sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+                    .execute(&pool)
+                    .await;
+            }
+        });
+    })
+    .join();
+}
+
+pub fn client_for(url: &str, key: &str, secret: &str) -> Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .force_path_style(true)
+        .http_client(http)
+        .build();
+    Client::from_conf(conf)
+}
+
+/// The S3 error code and HTTP status of a failed SDK call.
+pub fn code_status<E, R>(
+    res: Result<R, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> (String, u16)
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = res.expect_err("expected the request to fail");
+    let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&err)
+        .unwrap_or("")
+        .to_owned();
+    (code, status)
+}

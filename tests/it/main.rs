@@ -1,0 +1,9 @@
+//! Integration tests: a real server over real sockets, real PostgreSQL, the real AWS SDK.
+
+mod auth;
+mod bucket;
+mod cli;
+mod common;
+mod list;
+mod object;
+mod ops;
