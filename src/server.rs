@@ -22,9 +22,6 @@ use crate::app::AppState;
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The S3 service could not be built from the configuration.
-    #[error(transparent)]
-    Config(#[from] crate::s3::DomainError),
     /// Accepting connections failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
@@ -35,7 +32,7 @@ pub enum ServeError {
 struct Dispatch {
     s3: S3Service,
     api: axum::Router,
-    domain: Option<String>,
+    hosts: Option<crate::s3::host::BucketHosts>,
 }
 
 impl Dispatch {
@@ -47,7 +44,7 @@ impl Dispatch {
         if !path.starts_with("/v1/") || path == "/v1/" {
             return false;
         }
-        let Some(domain) = &self.domain else {
+        let Some(hosts) = &self.hosts else {
             return true;
         };
         let host = req
@@ -56,14 +53,7 @@ impl Dispatch {
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().host())
             .unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        !host.ends_with(&format!(".{domain}"))
+        hosts.bucket_of(host).is_none()
     }
 
     async fn handle(self, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
@@ -125,9 +115,13 @@ pub async fn serve_with_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let dispatch = Dispatch {
-        s3: crate::s3::service(&state)?,
+        s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),
-        domain: state.config.s3_domain.clone(),
+        hosts: state
+            .config
+            .s3_domain
+            .as_deref()
+            .map(crate::s3::host::BucketHosts::new),
     };
     let conn = ConnBuilder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();

@@ -19,9 +19,10 @@ pub fn filter_for(level: &str) -> String {
     if matches!(lower.as_str(), "debug" | "trace") {
         let caps: Vec<String> = NOISY.iter().map(|c| format!("{c}=info")).collect();
         format!("{level},{},sqlx=warn", caps.join(","))
-    } else if matches!(lower.as_str(), "info") {
-        // sqlx reports harmless notices ("relation already exists") at info.
-        format!("{level},sqlx=warn")
+    } else if matches!(lower.as_str(), "info" | "warn" | "error") {
+        // sqlx reports harmless notices ("relation already exists") at info, and s3s logs
+        // every 4xx answer at error level; GoDrive's own request log records each status.
+        format!("{level},sqlx=warn,s3s=off")
     } else {
         level.to_owned()
     }
@@ -49,7 +50,7 @@ mod tests {
         let f = filter_for("debug");
         assert!(f.starts_with("debug,"));
         assert!(f.contains("s3s=info"));
-        assert_eq!(filter_for("warn"), "warn");
+        assert_eq!(filter_for("warn"), "warn,sqlx=warn,s3s=off");
         assert_eq!(filter_for("godrive=trace"), "godrive=trace");
     }
 }

@@ -207,6 +207,22 @@ pub async fn delete(
     .await?)
 }
 
+/// Deletes every object at `keys` in one statement, returning the blobs to remove after
+/// commit. Missing keys are not an error.
+pub async fn delete_many(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    keys: &[String],
+) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar(
+        "delete from objects where bucket_id = $1 and key = any($2) returning blob_id",
+    )
+    .bind(bucket_id)
+    .bind(keys)
+    .fetch_all(db)
+    .await?)
+}
+
 /// One entry of a listing page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Listed {

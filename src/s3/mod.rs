@@ -9,12 +9,12 @@ pub mod auth;
 mod bucket;
 mod copy;
 pub mod error;
+pub mod host;
 pub mod list;
 pub mod object;
 pub mod upload;
 
 use s3s::dto::*;
-use s3s::host::SingleDomain;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
@@ -42,14 +42,9 @@ fn owned_bucket<T>(req: &S3Request<T>) -> S3Result<Uuid> {
         .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
 }
 
-/// A configuration the S3 service cannot run with.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid GODRIVE_S3_DOMAIN: {0}")]
-pub struct DomainError(String);
-
 /// Builds the S3 service: operations, authentication, authorization and, when
 /// `GODRIVE_S3_DOMAIN` is set, virtual-hosted style addressing.
-pub fn service(state: &AppState) -> Result<S3Service, DomainError> {
+pub fn service(state: &AppState) -> S3Service {
     let mut b = S3ServiceBuilder::new(GoDriveS3 {
         state: state.clone(),
     });
@@ -60,9 +55,9 @@ pub fn service(state: &AppState) -> Result<S3Service, DomainError> {
         state: state.clone(),
     });
     if let Some(domain) = &state.config.s3_domain {
-        b.set_host(SingleDomain::new(domain).map_err(|e| DomainError(e.to_string()))?);
+        b.set_host(host::BucketHosts::new(domain));
     }
-    Ok(b.build())
+    b.build()
 }
 
 #[async_trait::async_trait]

@@ -347,28 +347,42 @@ impl GoDriveS3 {
             ));
         }
         let quiet = delete.quiet.unwrap_or(false);
-        let mut deleted = Vec::new();
-        let mut errors = Vec::new();
-        for ident in delete.objects {
-            let result = match check_key(&ident.key) {
-                Ok(()) => self.remove(bucket_id, &ident.key).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(()) if quiet => {}
-                Ok(()) => deleted.push(DeletedObject {
-                    key: Some(ident.key),
-                    version_id: ident.version_id,
-                    ..Default::default()
-                }),
-                Err(e) => errors.push(Error {
-                    code: Some(e.code().as_str().to_owned()),
-                    key: Some(ident.key),
-                    message: e.message().map(str::to_owned),
-                    version_id: ident.version_id,
-                }),
-            }
+        let (valid, invalid): (Vec<_>, Vec<_>) = delete
+            .objects
+            .into_iter()
+            .partition(|o| check_key(&o.key).is_ok());
+        let keys: Vec<String> = valid.iter().map(|o| o.key.clone()).collect();
+        // One statement for the whole batch; bytes go after the rows are gone.
+        for blob in objects::delete_many(&self.state.db, bucket_id, &keys)
+            .await
+            .map_err(error::db)?
+        {
+            delete_in_background(self.state.storage.clone(), BlobId(blob));
         }
+        let deleted: Vec<DeletedObject> = if quiet {
+            Vec::new()
+        } else {
+            valid
+                .into_iter()
+                .map(|o| DeletedObject {
+                    key: Some(o.key),
+                    version_id: o.version_id,
+                    ..Default::default()
+                })
+                .collect()
+        };
+        let errors: Vec<Error> = invalid
+            .into_iter()
+            .map(|o| {
+                let e = check_key(&o.key).expect_err("partitioned as invalid");
+                Error {
+                    code: Some(e.code().as_str().to_owned()),
+                    key: Some(o.key),
+                    message: e.message().map(str::to_owned),
+                    version_id: o.version_id,
+                }
+            })
+            .collect();
         Ok(S3Response::new(DeleteObjectsOutput {
             deleted: (!deleted.is_empty()).then_some(deleted),
             errors: (!errors.is_empty()).then_some(errors),

@@ -597,3 +597,66 @@ async fn a_client_that_disconnects_mid_body_leaves_nothing() {
         srv.assert_no_orphans().await;
     }
 }
+
+#[tokio::test]
+async fn virtual_hosted_style_names_the_bucket_in_the_host() {
+    let srv = TestServer::start_with(
+        crate::common::Backend::Fs,
+        &[("GODRIVE_S3_DOMAIN", "s3.test")],
+    )
+    .await;
+    let u = srv.user().await;
+    let path_style = srv.client(&u);
+    let b = unique("vhost");
+    path_style.create_bucket().bucket(&b).send().await.unwrap();
+    path_style
+        .put_object()
+        .bucket(&b)
+        .key("v1/in-a-v1-folder")
+        .body(b"vh".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    // Presign against the virtual host, then deliver it to 127.0.0.1 with that Host header
+    // (no DNS needed for *.s3.test).
+    let port = srv.addr.port();
+    let vhost_conf = srv
+        .client(&u)
+        .config()
+        .to_builder()
+        .endpoint_url(format!("http://s3.test:{port}"))
+        .force_path_style(false)
+        .build();
+    let vh = aws_sdk_s3::Client::from_conf(vhost_conf);
+    let cfg =
+        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60))
+            .unwrap();
+    let url = vh
+        .get_object()
+        .bucket(&b)
+        .key("v1/in-a-v1-folder")
+        .presigned(cfg)
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("http://{b}.s3.test:{port}/v1/")),
+        "{url}"
+    );
+    let local = url.replacen(&format!("{b}.s3.test"), "127.0.0.1", 1);
+    let resp = reqwest::Client::new()
+        .get(&local)
+        .header("host", format!("{b}.s3.test:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), "vh");
+    // Path style and the JSON API keep working on the bare address.
+    let live = reqwest::get(format!("{}/v1/health/live", srv.url()))
+        .await
+        .unwrap();
+    assert_eq!(live.status().as_u16(), 200);
+}
