@@ -302,13 +302,7 @@ async fn a_payload_that_does_not_match_its_signed_sha256_is_refused() {
         .await
         .unwrap();
     let url = format!("{}/{b}/k", srv.url());
-    let claimed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"what I promised"));
-    let req = signed_put(&url, &u, &claimed);
-    let mut builder = reqwest::Client::new().put(&url).body("what I sent instead");
-    for (k, v) in req.headers() {
-        builder = builder.header(k.as_str(), v.to_str().unwrap());
-    }
-    let resp = builder.send().await.unwrap();
+    let resp = send_signed_put(&url, &u, b"what I promised", "what I sent instead").await;
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(
         xml_code(&resp.text().await.unwrap()),
@@ -318,11 +312,22 @@ async fn a_payload_that_does_not_match_its_signed_sha256_is_refused() {
     srv.assert_no_orphans().await;
 
     // The same signer with the true hash succeeds: the refusal above was the hash.
-    let claimed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"what I promised"));
-    let req = signed_put(&url, &u, &claimed);
-    let mut builder = reqwest::Client::new().put(&url).body("what I promised");
+    let resp = send_signed_put(&url, &u, b"what I promised", "what I promised").await;
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+/// PUTs `body` signed as if its SHA-256 were that of `promised`.
+async fn send_signed_put(
+    url: &str,
+    u: &TestUser,
+    promised: &[u8],
+    body: &'static str,
+) -> reqwest::Response {
+    let claimed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(promised));
+    let req = signed_put(url, u, &claimed);
+    let mut builder = reqwest::Client::new().put(url).body(body);
     for (k, v) in req.headers() {
         builder = builder.header(k.as_str(), v.to_str().unwrap());
     }
-    assert_eq!(builder.send().await.unwrap().status().as_u16(), 200);
+    builder.send().await.unwrap()
 }
