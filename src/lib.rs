@@ -5,6 +5,8 @@
 pub mod api;
 /// Shared state built once at startup.
 pub mod app;
+/// S3 flexible checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
+pub mod checksum;
 /// The command line: `serve`, `migrate`, `user`, `key`, `gc`.
 pub mod cli;
 /// Configuration: defaults < `config/<ENVIRONMENT>.toml` < environment.

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
+use crate::checksum::Checksums;
 
 /// The stored headers of an object, as given at upload.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,6 +46,12 @@ pub struct Object {
     pub sha256: Option<Vec<u8>>,
     /// Stored headers and user metadata.
     pub headers: Headers,
+    /// Flexible checksums the object was uploaded with.
+    pub checksums: Checksums,
+    /// FULL_OBJECT or COMPOSITE, when checksums are stored.
+    pub checksum_type: Option<String>,
+    /// Number of parts, for multipart objects.
+    pub parts_count: Option<i32>,
     /// The blob holding the bytes.
     pub blob_id: Uuid,
     /// Last-Modified.
@@ -66,6 +73,9 @@ struct ObjectRow {
     cache_control: Option<String>,
     expires: Option<OffsetDateTime>,
     user_metadata: Json<HashMap<String, String>>,
+    checksums: Json<Checksums>,
+    checksum_type: Option<String>,
+    parts_count: Option<i32>,
     blob_id: Uuid,
     updated_at: OffsetDateTime,
 }
@@ -88,6 +98,9 @@ impl From<ObjectRow> for Object {
                 expires: r.expires,
                 user_metadata: r.user_metadata.0,
             },
+            checksums: r.checksums.0,
+            checksum_type: r.checksum_type,
+            parts_count: r.parts_count,
             blob_id: r.blob_id,
             updated_at: r.updated_at,
         }
@@ -95,7 +108,8 @@ impl From<ObjectRow> for Object {
 }
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
-     content_language, cache_control, expires, user_metadata, blob_id, updated_at";
+     content_language, cache_control, expires, user_metadata, checksums, checksum_type, parts_count, blob_id, \
+     updated_at";
 
 /// What a finished upload or copy commits.
 #[derive(Debug, Clone)]
@@ -114,6 +128,12 @@ pub struct NewObject {
     pub sha256: Option<Vec<u8>>,
     /// Headers and user metadata.
     pub headers: Headers,
+    /// Flexible checksums, verified.
+    pub checksums: Checksums,
+    /// FULL_OBJECT or COMPOSITE, when checksums are given.
+    pub checksum_type: Option<String>,
+    /// Number of parts, for multipart objects.
+    pub parts_count: Option<i32>,
     /// The blob that already durably holds the bytes.
     pub blob_id: Uuid,
 }
@@ -156,14 +176,14 @@ pub async fn commit_put(
             "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
                     content_disposition = $8, content_encoding = $9, content_language = $10,
                     cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
-                    updated_at = now()
+                    checksums = $16, checksum_type = $17, parts_count = $18, updated_at = now()
               where bucket_id = $1 and key = $2
              returning updated_at"
         } else {
             "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                     content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count)
+             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18)
              on conflict (bucket_id, key) do nothing
              returning updated_at"
         };
@@ -183,6 +203,9 @@ pub async fn commit_put(
             .bind(Json(&h.user_metadata))
             .bind(new.blob_id)
             .bind(Uuid::new_v4())
+            .bind(Json(&new.checksums))
+            .bind(new.checksum_type.as_deref())
+            .bind(new.parts_count)
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(at) = done {

@@ -129,6 +129,9 @@ impl GoDriveS3 {
             md5: src.md5.clone(),
             sha256: src.sha256.clone(),
             headers,
+            checksums: src.checksums.clone(),
+            checksum_type: src.checksum_type.clone(),
+            parts_count: src.parts_count,
             blob_id: pending.id.0,
         };
         let at = upload::commit(&self.state, new, pending).await?;

@@ -9,6 +9,28 @@ use super::{GoDriveS3, error, owned_bucket};
 use crate::db::objects::{self, Headers, NewObject, Object};
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
+/// Copies stored checksum values into an S3 output's `checksum_*` fields.
+macro_rules! set_checksums {
+    ($out:expr, $checksums:expr, $type:expr) => {{
+        use $crate::checksum::Algorithm;
+        let c: &$crate::checksum::Checksums = $checksums;
+        $out.checksum_crc32 = c.get(Algorithm::Crc32).map(str::to_owned);
+        $out.checksum_crc32c = c.get(Algorithm::Crc32c).map(str::to_owned);
+        $out.checksum_crc64nvme = c.get(Algorithm::Crc64nvme).map(str::to_owned);
+        $out.checksum_sha1 = c.get(Algorithm::Sha1).map(str::to_owned);
+        $out.checksum_sha256 = c.get(Algorithm::Sha256).map(str::to_owned);
+        if !c.is_empty() {
+            $out.checksum_type = $type.map(ChecksumType::from);
+        }
+    }};
+}
+pub(super) use set_checksums;
+
+/// Whether the request asked for checksums back (`x-amz-checksum-mode: ENABLED`).
+fn checksum_mode(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str().eq_ignore_ascii_case(ChecksumMode::ENABLED))
+}
+
 /// S3's limit for a single PUT (5 GiB).
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -130,6 +152,7 @@ impl GoDriveS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
         let len = input.content_length.ok_or_else(|| {
@@ -162,7 +185,7 @@ impl GoDriveS3 {
             input.metadata,
         );
 
-        let (pending, digests) = upload::receive(&self.state, input.body, len).await?;
+        let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
         check_content_md5(input.content_md5.as_deref(), &digests.md5)?;
 
         let etag = hex::encode(digests.md5);
@@ -174,13 +197,23 @@ impl GoDriveS3 {
             md5: Some(digests.md5.to_vec()),
             sha256: Some(digests.sha256.to_vec()),
             headers,
+            checksums: digests.checksums.clone(),
+            checksum_type: (!digests.checksums.is_empty())
+                .then(|| ChecksumType::FULL_OBJECT.to_owned()),
+            parts_count: None,
             blob_id: pending.id.0,
         };
         upload::commit(&self.state, new, pending).await?;
-        Ok(S3Response::new(PutObjectOutput {
+        let mut out = PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()
-        }))
+        };
+        set_checksums!(
+            out,
+            &digests.checksums,
+            Some(ChecksumType::FULL_OBJECT.to_owned())
+        );
+        Ok(S3Response::new(out))
     }
 
     async fn find(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<Object> {
@@ -254,6 +287,11 @@ impl GoDriveS3 {
             metadata: Some(h.user_metadata.into_iter().collect()),
             ..Default::default()
         };
+        let mut output = output;
+        // Checksums describe the whole object: a range gets none, as in S3.
+        if range.is_none() && checksum_mode(input.checksum_mode.as_ref()) {
+            set_checksums!(output, &obj.checksums, obj.checksum_type.clone());
+        }
         let mut resp = S3Response::new(output);
         if range.is_some() {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -292,7 +330,7 @@ impl GoDriveS3 {
             }
         };
         let h = obj.headers.clone();
-        let mut resp = S3Response::new(HeadObjectOutput {
+        let mut out = HeadObjectOutput {
             content_length: Some(content_length as i64),
             content_range: content_range.clone(),
             accept_ranges: Some("bytes".to_owned()),
@@ -305,8 +343,13 @@ impl GoDriveS3 {
             cache_control: h.cache_control,
             expires: h.expires.map(Into::into),
             metadata: Some(h.user_metadata.into_iter().collect()),
+            parts_count: obj.parts_count,
             ..Default::default()
-        });
+        };
+        if content_range.is_none() && checksum_mode(input.checksum_mode.as_ref()) {
+            set_checksums!(out, &obj.checksums, obj.checksum_type.clone());
+        }
+        let mut resp = S3Response::new(out);
         if content_range.is_some() {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
         }

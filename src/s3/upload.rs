@@ -26,16 +26,19 @@ use time::OffsetDateTime;
 
 use super::error;
 use crate::app::AppState;
+use crate::checksum::{self, Algorithm, Checksums};
 use crate::db::objects::{self, NewObject};
 use crate::storage::{BlobId, Storage, delete_in_background};
 
-/// MD5, SHA-256 and length of everything that went through.
+/// MD5, SHA-256, flexible checksums and length of everything that went through.
 #[derive(Debug, Clone)]
 pub struct Digests {
     /// MD5 of the content.
     pub md5: [u8; 16],
     /// SHA-256 of the content.
     pub sha256: [u8; 32],
+    /// The flexible checksums the client asked for or sent, verified.
+    pub checksums: Checksums,
     /// Bytes seen.
     pub len: u64,
 }
@@ -43,8 +46,127 @@ pub struct Digests {
 struct HashState {
     md5: Md5,
     sha256: Sha256,
+    checksums: checksum::Hasher,
     len: u64,
     body_error: Option<S3Error>,
+}
+
+/// The flexible checksums an upload declares: values in `x-amz-checksum-*` headers, an
+/// algorithm in `x-amz-sdk-checksum-algorithm`, or trailers announced by `x-amz-trailer`
+/// whose values arrive after the body.
+pub struct Expected {
+    algorithms: Vec<Algorithm>,
+    sent: Checksums,
+    trailers: Option<s3s::TrailingHeaders>,
+}
+
+impl Expected {
+    /// Reads the declaration from request headers; `trailers` is s3s's handle on the
+    /// aws-chunked trailer, filled once the body has been read.
+    pub fn from_request(
+        headers: &http::HeaderMap,
+        trailers: Option<s3s::TrailingHeaders>,
+    ) -> S3Result<Self> {
+        let mut algorithms = Vec::new();
+        let mut sent = Checksums::default();
+        for a in checksum::ALL {
+            if let Some(v) = headers.get(a.header()) {
+                let v = v
+                    .to_str()
+                    .ok()
+                    .filter(|v| valid_value(a, v))
+                    .ok_or_else(|| invalid_checksum(a))?;
+                sent.0.insert(a, v.to_owned());
+                algorithms.push(a);
+            }
+        }
+        let declared = headers
+            .get("x-amz-sdk-checksum-algorithm")
+            .or_else(|| headers.get("x-amz-checksum-algorithm"));
+        if let Some(v) = declared {
+            let a = v.to_str().ok().and_then(Algorithm::parse).ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "Checksum algorithm provided is unsupported."
+                )
+            })?;
+            algorithms.push(a);
+        }
+        if let Some(v) = headers.get("x-amz-trailer") {
+            for name in v.to_str().unwrap_or("").split(',') {
+                let a = Algorithm::from_header(name).ok_or_else(|| {
+                    s3_error!(
+                        InvalidRequest,
+                        "The value specified in the x-amz-trailer header is not supported"
+                    )
+                })?;
+                algorithms.push(a);
+            }
+        }
+        Ok(Self {
+            algorithms,
+            sent,
+            trailers,
+        })
+    }
+
+    /// No checksum declared.
+    pub fn none() -> Self {
+        Self {
+            algorithms: Vec::new(),
+            sent: Checksums::default(),
+            trailers: None,
+        }
+    }
+
+    /// The algorithms to compute.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+
+    /// Compares the sent values (headers, then trailers) with the computed ones.
+    fn verify(mut self, computed: &Checksums) -> S3Result<()> {
+        if let Some(trailers) = self.trailers.take().and_then(|t| t.take()) {
+            for a in checksum::ALL {
+                if let Some(v) = trailers.get(a.header()) {
+                    let v = v
+                        .to_str()
+                        .ok()
+                        .filter(|v| valid_value(a, v))
+                        .ok_or_else(|| invalid_checksum(a))?;
+                    self.sent.0.insert(a, v.to_owned());
+                }
+            }
+        }
+        checksum::verify(&self.sent, computed).map_err(|m| {
+            s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                m.0.name()
+            )
+        })
+    }
+}
+
+fn valid_value(a: Algorithm, v: &str) -> bool {
+    use base64::Engine as _;
+    let width = match a {
+        Algorithm::Crc32 | Algorithm::Crc32c => 4,
+        Algorithm::Crc64nvme => 8,
+        Algorithm::Sha1 => 20,
+        Algorithm::Sha256 => 32,
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(v.trim())
+        .is_ok_and(|raw| raw.len() == width)
+}
+
+fn invalid_checksum(a: Algorithm) -> S3Error {
+    s3_error!(
+        InvalidRequest,
+        "Value for {} header is invalid.",
+        a.header()
+    )
 }
 
 /// Passes the request body through while hashing it; remembers why the body failed.
@@ -65,6 +187,7 @@ impl Stream for Hashing {
                 let mut st = self.state.lock().expect("hash state lock");
                 st.md5.update(&chunk);
                 st.sha256.update(&chunk);
+                st.checksums.update(&chunk);
                 st.len += chunk.len() as u64;
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -140,16 +263,39 @@ impl Drop for PendingBlob {
     }
 }
 
-/// Streams `body` (exactly `len` bytes) into a new blob, hashing as it goes.
+/// Streams `body` (exactly `len` bytes) into a new blob, hashing as it goes, and verifies
+/// the declared checksums.
 pub async fn receive(
     state: &AppState,
     body: Option<StreamingBlob>,
     len: u64,
+    expected: Expected,
 ) -> S3Result<(PendingBlob, Digests)> {
     let pending = PendingBlob::new(state.storage.clone());
+    let storage = state.storage.clone();
+    let id = pending.id;
+    let (digests, ()) = hash_through(body, expected, |stream| async move {
+        storage.put(id, stream, len).await
+    })
+    .await?;
+    Ok((pending, digests))
+}
+
+/// Runs `sink` over the hashed body, then checks the body's own errors, the sink's result
+/// and the declared checksums, in that order.
+pub async fn hash_through<F, Fut, T>(
+    body: Option<StreamingBlob>,
+    expected: Expected,
+    sink: F,
+) -> S3Result<(Digests, T)>
+where
+    F: FnOnce(crate::storage::BlobStream) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
+{
     let hash = Arc::new(Mutex::new(HashState {
         md5: Md5::new(),
         sha256: Sha256::new(),
+        checksums: checksum::Hasher::new(expected.algorithms().iter().copied()),
         len: 0,
         body_error: None,
     }));
@@ -157,19 +303,21 @@ pub async fn receive(
         inner: body,
         state: hash.clone(),
     };
-    let stored = state.storage.put(pending.id, Box::pin(stream), len).await;
+    let stored = sink(Box::pin(stream)).await;
     let mut st = hash.lock().expect("hash state lock");
     if let Some(e) = st.body_error.take() {
         return Err(e);
     }
-    stored.map_err(error::storage)?;
+    let out = stored.map_err(error::storage)?;
     let digests = Digests {
         md5: std::mem::take(&mut st.md5).finalize().into(),
         sha256: std::mem::take(&mut st.sha256).finalize().into(),
+        checksums: std::mem::replace(&mut st.checksums, checksum::Hasher::new([])).finalize(),
         len: st.len,
     };
     drop(st);
-    Ok((pending, digests))
+    expected.verify(&digests.checksums)?;
+    Ok((digests, out))
 }
 
 /// Commits `new` (whose blob is `pending`) and deletes the blob it displaced. Returns the

@@ -1,4 +1,5 @@
-//! The embedded filesystem backend: `<data_dir>/blobs/<2 hex>/<uuid>`.
+//! The embedded filesystem backend: `<data_dir>/blobs/<2 hex>/<uuid>`, with multipart
+//! parts under `<data_dir>/parts/<upload>/<part uuid>` until completion concatenates them.
 //!
 //! Writes go to `<data_dir>/tmp/<uuid>` first, are fsynced, then renamed into place, so a
 //! partial file is never visible under a blob name. A guard removes the temp file when the
@@ -24,6 +25,7 @@ const READ_CHUNK: usize = 256 << 10;
 pub struct FsStorage {
     blobs: PathBuf,
     tmp: PathBuf,
+    parts: PathBuf,
 }
 
 impl FsStorage {
@@ -31,9 +33,11 @@ impl FsStorage {
     pub async fn open(root: &Path) -> Result<Self, StorageError> {
         let blobs = root.join("blobs");
         let tmp = root.join("tmp");
+        let parts = root.join("parts");
         tokio::fs::create_dir_all(&blobs).await?;
         tokio::fs::create_dir_all(&tmp).await?;
-        Ok(Self { blobs, tmp })
+        tokio::fs::create_dir_all(&parts).await?;
+        Ok(Self { blobs, tmp, parts })
     }
 
     fn blob_path(&self, id: BlobId) -> PathBuf {
@@ -45,35 +49,34 @@ impl FsStorage {
         self.tmp.join(Uuid::new_v4().to_string())
     }
 
-    /// fsync the temp file, rename it to its blob name, fsync the directory.
-    async fn publish(&self, tmp: &TempFile, id: BlobId) -> Result<(), StorageError> {
-        let dest = self.blob_path(id);
+    /// The folder of an upload's parts; `upload` is a UUID we made, checked again here so a
+    /// handle read back from the database can never point outside `parts/`.
+    fn upload_dir(&self, upload: &str) -> Result<PathBuf, StorageError> {
+        let id = Uuid::parse_str(upload).map_err(|_| StorageError::NotFound)?;
+        Ok(self.parts.join(id.to_string()))
+    }
+
+    fn part_path(&self, upload: &str, token: &str) -> Result<PathBuf, StorageError> {
+        let part = Uuid::parse_str(token).map_err(|_| StorageError::NotFound)?;
+        Ok(self.upload_dir(upload)?.join(part.to_string()))
+    }
+
+    /// Moves the synced temp file to `dest` and fsyncs the directory.
+    async fn publish_at(&self, tmp: &TempFile, dest: &Path) -> Result<(), StorageError> {
         let dir = dest.parent().expect("blob paths have a parent");
         tokio::fs::create_dir_all(dir).await?;
-        tokio::fs::rename(&tmp.path, &dest).await?;
+        tokio::fs::rename(&tmp.path, dest).await?;
         tokio::fs::File::open(dir).await?.sync_all().await?;
         Ok(())
     }
-}
 
-/// Deletes its file on drop unless disarmed.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = std::fs::remove_file(&self.path);
-        }
+    async fn publish(&self, tmp: &TempFile, id: BlobId) -> Result<(), StorageError> {
+        self.publish_at(tmp, &self.blob_path(id)).await
     }
-}
 
-#[async_trait::async_trait]
-impl Storage for FsStorage {
-    async fn put(&self, id: BlobId, mut body: BlobStream, len: u64) -> Result<(), StorageError> {
-        let mut tmp = TempFile {
+    /// Streams exactly `len` bytes of `body` into a new synced temp file.
+    async fn write_temp(&self, mut body: BlobStream, len: u64) -> Result<TempFile, StorageError> {
+        let tmp = TempFile {
             path: self.tmp_path(),
             armed: true,
         };
@@ -98,9 +101,29 @@ impl Storage for FsStorage {
             });
         }
         out.flush().await?;
-        let file = out.into_inner();
-        file.sync_all().await?;
-        drop(file);
+        out.into_inner().sync_all().await?;
+        Ok(tmp)
+    }
+}
+
+/// Deletes its file on drop unless disarmed.
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for FsStorage {
+    async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError> {
+        let mut tmp = self.write_temp(body, len).await?;
         self.publish(&tmp, id).await?;
         tmp.armed = false;
         Ok(())
@@ -182,5 +205,81 @@ impl Storage for FsStorage {
         tokio::fs::metadata(&self.blobs).await?;
         tokio::fs::metadata(&self.tmp).await?;
         Ok(())
+    }
+
+    async fn create_upload(&self, _id: BlobId) -> Result<String, StorageError> {
+        let upload = Uuid::new_v4().to_string();
+        tokio::fs::create_dir_all(self.upload_dir(&upload)?).await?;
+        Ok(upload)
+    }
+
+    async fn put_part(
+        &self,
+        _id: BlobId,
+        upload: &str,
+        _number: i32,
+        body: BlobStream,
+        len: u64,
+    ) -> Result<String, StorageError> {
+        // Each upload of a part gets its own file; the database row says which is current.
+        let token = Uuid::new_v4().to_string();
+        let dest = self.part_path(upload, &token)?;
+        if tokio::fs::metadata(self.upload_dir(upload)?).await.is_err() {
+            return Err(StorageError::NotFound);
+        }
+        let mut tmp = self.write_temp(body, len).await?;
+        self.publish_at(&tmp, &dest).await?;
+        tmp.armed = false;
+        Ok(token)
+    }
+
+    async fn delete_part(
+        &self,
+        _id: BlobId,
+        upload: &str,
+        token: &str,
+    ) -> Result<(), StorageError> {
+        match tokio::fs::remove_file(self.part_path(upload, token)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn complete_upload(
+        &self,
+        id: BlobId,
+        upload: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), StorageError> {
+        let mut tmp = TempFile {
+            path: self.tmp_path(),
+            armed: true,
+        };
+        let mut out = tokio::fs::File::create(&tmp.path).await?;
+        for (_, token) in parts {
+            // Streamed file to file: memory does not grow with the object.
+            let mut part = match tokio::fs::File::open(self.part_path(upload, token)?).await {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(StorageError::NotFound);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            tokio::io::copy(&mut part, &mut out).await?;
+        }
+        out.sync_all().await?;
+        drop(out);
+        self.publish(&tmp, id).await?;
+        tmp.armed = false;
+        self.abort_upload(id, upload).await
+    }
+
+    async fn abort_upload(&self, _id: BlobId, upload: &str) -> Result<(), StorageError> {
+        match tokio::fs::remove_dir_all(self.upload_dir(upload)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -83,6 +83,36 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Whether the backend is reachable and usable.
     async fn health(&self) -> Result<(), StorageError>;
+
+    /// Starts a multipart upload whose result will be blob `id`; returns the backend's
+    /// handle for it.
+    async fn create_upload(&self, id: BlobId) -> Result<String, StorageError>;
+
+    /// Stores part `number` (exactly `len` bytes) of an upload; returns the backend's token
+    /// for the part. Storing the same number again replaces it.
+    async fn put_part(
+        &self,
+        id: BlobId,
+        upload: &str,
+        number: i32,
+        body: BlobStream,
+        len: u64,
+    ) -> Result<String, StorageError>;
+
+    /// Forgets one stored part (a part replaced by a later upload of the same number).
+    async fn delete_part(&self, id: BlobId, upload: &str, token: &str) -> Result<(), StorageError>;
+
+    /// Assembles `parts` (number and token, ascending) into blob `id`, durably, and drops
+    /// every part of the upload, listed or not.
+    async fn complete_upload(
+        &self,
+        id: BlobId,
+        upload: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), StorageError>;
+
+    /// Drops an upload and all its parts. Aborting an unknown upload succeeds.
+    async fn abort_upload(&self, id: BlobId, upload: &str) -> Result<(), StorageError>;
 }
 
 /// Removes a blob in the background, logging failures (`gc` collects what is left).

@@ -10,6 +10,7 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -102,8 +103,7 @@ impl S3Storage {
 #[async_trait::async_trait]
 impl Storage for S3Storage {
     async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError> {
-        let frames = body.map_ok(Frame::data);
-        let stream = ByteStream::from_body_1_x(StreamBody::new(frames));
+        let stream = stream_body(body);
         let len =
             i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
         self.client
@@ -205,4 +205,109 @@ impl Storage for S3Storage {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn create_upload(&self, id: BlobId) -> Result<String, StorageError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .send()
+            .await
+            .map_err(backend)?;
+        out.upload_id
+            .ok_or_else(|| StorageError::Backend("backend returned no UploadId".into()))
+    }
+
+    async fn put_part(
+        &self,
+        id: BlobId,
+        upload: &str,
+        number: i32,
+        body: BlobStream,
+        len: u64,
+    ) -> Result<String, StorageError> {
+        // The part goes straight into the backend's own multipart upload under the object's
+        // blob name: no second copy of the data is ever made.
+        let len =
+            i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
+        let res = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .upload_id(upload)
+            .part_number(number)
+            .content_length(len)
+            .body(stream_body(body))
+            .send()
+            .await;
+        match res {
+            Ok(out) => out
+                .e_tag
+                .ok_or_else(|| StorageError::Backend("backend returned no part ETag".into())),
+            Err(e) if e.code() == Some("NoSuchUpload") => Err(StorageError::NotFound),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn delete_part(
+        &self,
+        _id: BlobId,
+        _upload: &str,
+        _token: &str,
+    ) -> Result<(), StorageError> {
+        // The backend replaced it when the same part number was uploaded again.
+        Ok(())
+    }
+
+    async fn complete_upload(
+        &self,
+        id: BlobId,
+        upload: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), StorageError> {
+        let completed = CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                parts
+                    .iter()
+                    .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+                    .collect(),
+            ))
+            .build();
+        let res = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .upload_id(upload)
+            .multipart_upload(completed)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchUpload") => Err(StorageError::NotFound),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn abort_upload(&self, id: BlobId, upload: &str) -> Result<(), StorageError> {
+        let res = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(id.to_string())
+            .upload_id(upload)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchUpload") => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+fn stream_body(body: BlobStream) -> ByteStream {
+    ByteStream::from_body_1_x(StreamBody::new(body.map_ok(Frame::data)))
 }

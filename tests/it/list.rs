@@ -40,6 +40,9 @@ async fn seed(srv: &TestServer, bucket: &str, keys: &BTreeSet<String>) {
             md5: None,
             sha256: None,
             headers: Headers::default(),
+            checksums: Default::default(),
+            checksum_type: None,
+            parts_count: None,
             blob_id: Uuid::new_v4(),
         };
         commit_put(&mut tx, &new).await.unwrap();
