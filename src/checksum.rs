@@ -68,8 +68,7 @@ impl Algorithm {
 
     /// Parses a header name (`x-amz-checksum-crc32`).
     pub fn from_header(h: &str) -> Option<Self> {
-        ALL.into_iter()
-            .find(|a| a.header().eq_ignore_ascii_case(h.trim()))
+        ALL.into_iter().find(|a| a.header().eq_ignore_ascii_case(h.trim()))
     }
 
     fn crc(self) -> Option<CrcAlgorithm> {
@@ -253,11 +252,7 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 256) as u8).collect();
         for a in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64nvme] {
             let (p1, p2, p3) = (&data[..40_000], &data[40_000..90_000], &data[90_000..]);
-            let parts = [
-                (of(a, p1), 40_000),
-                (of(a, p2), 50_000),
-                (of(a, p3), 10_000),
-            ];
+            let parts = [(of(a, p1), 40_000), (of(a, p2), 50_000), (of(a, p3), 10_000)];
             let refs: Vec<(&str, u64)> = parts.iter().map(|(v, l)| (v.as_str(), *l)).collect();
             assert_eq!(full_object(a, &refs).unwrap(), of(a, &data), "{a:?}");
         }
@@ -283,10 +278,7 @@ mod tests {
         let mut sent = Checksums::default();
         sent.0.insert(Algorithm::Crc32, "AAAAAA==".into());
         assert_eq!(verify(&sent, &computed), Err(Mismatch(Algorithm::Crc32)));
-        assert_eq!(
-            Algorithm::from_header("X-Amz-Checksum-CRC32C"),
-            Some(Algorithm::Crc32c)
-        );
+        assert_eq!(Algorithm::from_header("X-Amz-Checksum-CRC32C"), Some(Algorithm::Crc32c));
         assert_eq!(Algorithm::parse("crc64nvme"), Some(Algorithm::Crc64nvme));
     }
 }

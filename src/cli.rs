@@ -29,11 +29,15 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Delete backend blobs that no object references.
+    /// Abort stale multipart uploads and delete backend blobs that no object references.
     Gc {
         /// Spare blobs younger than this many seconds (default GODRIVE_GC_GRACE_SECS).
         #[arg(long)]
         grace_secs: Option<u64>,
+        /// Abort multipart uploads older than this many seconds
+        /// (default GODRIVE_MULTIPART_MAX_AGE_SECS).
+        #[arg(long)]
+        upload_age_secs: Option<u64>,
         /// Report what would be deleted, delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -92,11 +96,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(UserCommand::Create {
-            email,
-            password,
-            admin,
-        }) => {
+        Command::User(UserCommand::Create { email, password, admin }) => {
             let email = email.trim();
             if !email.contains('@') || email.len() > 254 {
                 bail!("invalid email address");
@@ -128,15 +128,21 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Gc {
             grace_secs,
+            upload_age_secs,
             dry_run,
         } => {
             let state = AppState::build(config.clone()).await.context("starting")?;
             let grace = Duration::from_secs(grace_secs.unwrap_or(config.gc_grace_secs));
-            let report = gc::collect(&state, grace, dry_run).await?;
-            let verb = if dry_run { "would delete" } else { "deleted" };
+            let age = Duration::from_secs(upload_age_secs.unwrap_or(config.multipart_max_age_secs));
+            let report = gc::collect(&state, grace, age, dry_run).await?;
+            let (del, abort) = if dry_run {
+                ("would delete", "would abort")
+            } else {
+                ("deleted", "aborted")
+            };
             println!(
-                "gc: scanned {} blobs, {verb} {} orphans",
-                report.scanned, report.orphans
+                "gc: {abort} {} stale multipart uploads; scanned {} blobs, {del} {} orphans",
+                report.stale_uploads, report.scanned, report.orphans
             );
             Ok(())
         }
@@ -155,9 +161,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = std::net::SocketAddr::new(config.bind_addr, config.api_port);
     let storage_kind = config.storage;
     let pool = connect(&config).await?;
-    let storage = app::open_storage(&config)
-        .await
-        .context("opening storage")?;
+    let storage = app::open_storage(&config).await.context("opening storage")?;
     let state = AppState::from_parts(pool, storage, config);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -49,11 +49,7 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() {
-            "\"\""
-        } else {
-            "\"[redacted]\""
-        })
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
     }
 }
 
@@ -145,6 +141,9 @@ pub struct Config {
     pub gc_grace_secs: u64,
     /// `GODRIVE_AUTH_BCRYPT_COST` (12): bcrypt cost for password hashes.
     pub bcrypt_cost: u32,
+    /// `GODRIVE_MULTIPART_MAX_AGE_SECS` (604800, 7 days): `gc` aborts multipart uploads
+    /// left incomplete longer than this.
+    pub multipart_max_age_secs: u64,
 }
 
 /// Where settings come from: a name to value lookup, in precedence order already merged.
@@ -152,10 +151,7 @@ struct Source(HashMap<String, String>);
 
 impl Source {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     fn string(&self, name: &str, default: &str) -> String {
@@ -212,11 +208,7 @@ impl Config {
     }
 
     fn from_source(s: &Source) -> Result<Self, ConfigError> {
-        let storage = match s
-            .string("GODRIVE_STORAGE", "fs")
-            .to_ascii_lowercase()
-            .as_str()
-        {
+        let storage = match s.string("GODRIVE_STORAGE", "fs").to_ascii_lowercase().as_str() {
             "fs" => StorageKind::Fs,
             "s3" | "minio" => StorageKind::S3,
             other => {
@@ -256,6 +248,7 @@ impl Config {
             s3_domain: s.get("GODRIVE_S3_DOMAIN").map(str::to_owned),
             gc_grace_secs: s.parse("GODRIVE_GC_GRACE_SECS", 3600)?,
             bcrypt_cost: s.parse("GODRIVE_AUTH_BCRYPT_COST", 12)?,
+            multipart_max_age_secs: s.parse("GODRIVE_MULTIPART_MAX_AGE_SECS", 7 * 24 * 3600)?,
         })
     }
 
@@ -276,15 +269,12 @@ impl Config {
         }
         if self.environment == "production" {
             if self.master_key.expose() == DEV_MASTER_KEY {
-                return reject(
-                    "production needs GODRIVE_MASTER_KEY (the development default is refused)",
-                );
+                return reject("production needs GODRIVE_MASTER_KEY (the development default is refused)");
             }
             if self.database.url.is_none() && self.database.password.is_empty() {
                 return reject("production needs POSTGRES_PASSWORD or DATABASE_URL");
             }
-            if self.storage == StorageKind::S3 && self.minio.root_password.expose() == "minioadmin"
-            {
+            if self.storage == StorageKind::S3 && self.minio.root_password.expose() == "minioadmin" {
                 return reject("production needs MINIO_ROOT_PASSWORD (the default is refused)");
             }
         }
@@ -319,6 +309,7 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_S3_DOMAIN",
     "GODRIVE_GC_GRACE_SECS",
     "GODRIVE_AUTH_BCRYPT_COST",
+    "GODRIVE_MULTIPART_MAX_AGE_SECS",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -332,12 +323,10 @@ fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, Confi
             });
         }
     };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::Profile {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Profile {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
     let mut out = HashMap::new();
     for (k, v) in table {
         let name = k.to_ascii_uppercase();
@@ -361,10 +350,7 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(move |k| map.get(k).cloned())
     }
 
@@ -398,19 +384,12 @@ mod tests {
 
     #[test]
     fn production_refuses_default_secrets() {
-        let err = load(&[
-            ("ENVIRONMENT", "production"),
-            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
-        ])
-        .unwrap_err();
+        let err = load(&[("ENVIRONMENT", "production"), ("GODRIVE_CONFIG_DIR", "/nonexistent")]).unwrap_err();
         assert!(err.to_string().contains("GODRIVE_MASTER_KEY"), "{err}");
         let ok = load(&[
             ("ENVIRONMENT", "production"),
             ("GODRIVE_CONFIG_DIR", "/nonexistent"),
-            (
-                "GODRIVE_MASTER_KEY",
-                "0123456789abcdef0123456789abcdef-prod",
-            ),
+            ("GODRIVE_MASTER_KEY", "0123456789abcdef0123456789abcdef-prod"),
             ("POSTGRES_PASSWORD", "pw"),
         ]);
         assert!(ok.is_ok());
@@ -430,11 +409,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = load(&[
-            ("GODRIVE_CONFIG_DIR", "/nonexistent"),
-            ("GODRIVE_API_PORT", "eighty"),
-        ])
-        .unwrap_err();
+        let err = load(&[("GODRIVE_CONFIG_DIR", "/nonexistent"), ("GODRIVE_API_PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("GODRIVE_API_PORT"));
     }
 }

@@ -68,13 +68,7 @@ impl SecretBox {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context,
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context })
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Open)
     }
@@ -134,10 +128,7 @@ mod tests {
     fn credentials_have_the_aws_shape() {
         let id = new_access_key_id();
         assert_eq!(id.len(), 20);
-        assert!(
-            id.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        );
+        assert!(id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
         assert_eq!(new_secret_access_key().len(), 40);
         assert_ne!(new_access_key_id(), id);
     }

@@ -1,12 +1,13 @@
-//! Garbage collection: delete backend blobs that no object row references and that are
-//! older than a grace period (so uploads in flight are never touched).
+//! Garbage collection: abort multipart uploads left incomplete too long, then delete backend
+//! blobs that no object row references and that are older than a grace period (so uploads
+//! in flight are never touched).
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::app::AppState;
 use crate::db::{self, DbError};
-use crate::storage::StorageError;
+use crate::storage::{BlobId, StorageError};
 
 /// What a gc run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub struct GcReport {
     pub scanned: usize,
     /// Unreferenced blobs found (and deleted unless dry-run).
     pub orphans: usize,
+    /// Stale multipart uploads found (and aborted unless dry-run).
+    pub stale_uploads: usize,
 }
 
 /// A gc failure.
@@ -28,18 +31,31 @@ pub enum GcError {
     Db(#[from] DbError),
 }
 
-/// Finds and (unless `dry_run`) deletes orphaned blobs older than `grace`.
+/// Aborts multipart uploads older than `upload_age`, then finds and deletes orphaned blobs
+/// older than `grace`; with `dry_run` it only counts.
 pub async fn collect(
     state: &AppState,
     grace: Duration,
+    upload_age: Duration,
     dry_run: bool,
 ) -> Result<GcReport, GcError> {
+    let mut report = GcReport::default();
+    let upload_cutoff = time::OffsetDateTime::now_utc() - upload_age;
+    for upload in db::multipart::stale(&state.db, upload_cutoff).await? {
+        report.stale_uploads += 1;
+        if !dry_run {
+            // Row first: once it is gone no part can be recorded against the upload.
+            db::multipart::delete(&state.db, upload.id).await?;
+            state
+                .storage
+                .abort_upload(BlobId(upload.blob_id), &upload.backend_upload)
+                .await?;
+        }
+    }
+
     let cutoff = SystemTime::now() - grace;
     let candidates = state.storage.list_older_than(cutoff).await?;
-    let mut report = GcReport {
-        scanned: candidates.len(),
-        orphans: 0,
-    };
+    report.scanned = candidates.len();
     for chunk in candidates.chunks(1000) {
         let ids: Vec<_> = chunk.iter().map(|b| b.0).collect();
         let referenced: HashSet<_> = db::objects::referenced_blobs(&state.db, &ids)

@@ -117,11 +117,7 @@ pub async fn serve_with_listener(
     let dispatch = Dispatch {
         s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),
-        hosts: state
-            .config
-            .s3_domain
-            .as_deref()
-            .map(crate::s3::host::BucketHosts::new),
+        hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
     };
     let conn = ConnBuilder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();

@@ -15,9 +15,7 @@ use crate::db;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/live", get(live))
-        .route("/ready", get(ready))
+    Router::new().route("/live", get(live)).route("/ready", get(ready))
 }
 
 async fn live() -> Json<Value> {

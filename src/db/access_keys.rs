@@ -39,10 +39,7 @@ pub async fn create(
 
 /// The sealed secret of an access key whose user is enabled; `None` for unknown keys and
 /// keys of disabled users alike.
-pub async fn for_auth(
-    db: impl PgExecutor<'_>,
-    access_key_id: &str,
-) -> Result<Option<KeyAuth>, DbError> {
+pub async fn for_auth(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<Option<KeyAuth>, DbError> {
     Ok(sqlx::query_as(
         "select k.user_id, k.secret_sealed
            from access_keys k join users u on u.id = k.user_id

@@ -56,12 +56,11 @@ pub async fn create(
     match res {
         Ok(b) => Ok(b),
         Err(e) if super::violated_constraint(&e) == Some("buckets_name_key") => {
-            let owner: Option<Uuid> =
-                sqlx::query_scalar("select owner_id from buckets where name = $1")
-                    .bind(name)
-                    .fetch_optional(&mut *db)
-                    .await
-                    .map_err(DbError::from)?;
+            let owner: Option<Uuid> = sqlx::query_scalar("select owner_id from buckets where name = $1")
+                .bind(name)
+                .fetch_optional(&mut *db)
+                .await
+                .map_err(DbError::from)?;
             // Deleted in between: report it as taken by nobody we know; the caller retries.
             Err(CreateBucketError::Taken {
                 owner_id: owner.unwrap_or_else(Uuid::nil),
@@ -74,23 +73,21 @@ pub async fn create(
 /// A bucket by name.
 pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucket>, DbError> {
     Ok(
-        sqlx::query_as(
-            "select id, name, owner_id, region, created_at from buckets where name = $1",
-        )
-        .bind(name)
-        .fetch_optional(db)
-        .await?,
+        sqlx::query_as("select id, name, owner_id, region, created_at from buckets where name = $1")
+            .bind(name)
+            .fetch_optional(db)
+            .await?,
     )
 }
 
 /// The buckets a user owns, by name.
 pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<Bucket>, DbError> {
-    Ok(sqlx::query_as(
-        "select id, name, owner_id, region, created_at from buckets where owner_id = $1 order by name",
+    Ok(
+        sqlx::query_as("select id, name, owner_id, region, created_at from buckets where owner_id = $1 order by name")
+            .bind(owner_id)
+            .fetch_all(db)
+            .await?,
     )
-    .bind(owner_id)
-    .fetch_all(db)
-    .await?)
 }
 
 /// What deleting an empty bucket found.
@@ -107,10 +104,7 @@ pub enum DeleteOutcome {
 /// Deletes a bucket only if it holds no object. The bucket row is locked first: an object
 /// insert takes a key-share lock on it, so a concurrent upload either commits before the
 /// emptiness check (and is seen) or fails on the foreign key after the delete.
-pub async fn delete_if_empty(
-    db: &mut PgConnection,
-    bucket_id: Uuid,
-) -> Result<DeleteOutcome, DbError> {
+pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<DeleteOutcome, DbError> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let found: Option<Uuid> = sqlx::query_scalar("select id from buckets where id = $1 for update")
         .bind(bucket_id)
@@ -119,11 +113,10 @@ pub async fn delete_if_empty(
     if found.is_none() {
         return Ok(DeleteOutcome::Missing);
     }
-    let busy: bool =
-        sqlx::query_scalar("select exists (select 1 from objects where bucket_id = $1)")
-            .bind(bucket_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let busy: bool = sqlx::query_scalar("select exists (select 1 from objects where bucket_id = $1)")
+        .bind(bucket_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if busy {
         return Ok(DeleteOutcome::NotEmpty);
     }

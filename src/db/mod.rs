@@ -4,6 +4,7 @@
 
 pub mod access_keys;
 pub mod buckets;
+pub mod multipart;
 pub mod objects;
 pub mod users;
 

@@ -139,11 +139,7 @@ pub struct NewObject {
 }
 
 /// An object by bucket and key.
-pub async fn get(
-    db: impl PgExecutor<'_>,
-    bucket_id: Uuid,
-    key: &str,
-) -> Result<Option<Object>, DbError> {
+pub async fn get(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<Option<Object>, DbError> {
     let row: Option<ObjectRow> = sqlx::query_as(&format!(
         "select {COLUMNS} from objects where bucket_id = $1 and key = $2"
     ))
@@ -159,19 +155,15 @@ pub async fn get(
 ///
 /// The existing row is locked before it is replaced, so two concurrent overwrites each see
 /// and hand back the blob they displaced: no blob is orphaned.
-pub async fn commit_put(
-    tx: &mut PgConnection,
-    new: &NewObject,
-) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
+pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
     let h = &new.headers;
     loop {
-        let old: Option<Uuid> = sqlx::query_scalar(
-            "select blob_id from objects where bucket_id = $1 and key = $2 for update",
-        )
-        .bind(new.bucket_id)
-        .bind(&new.key)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let old: Option<Uuid> =
+            sqlx::query_scalar("select blob_id from objects where bucket_id = $1 and key = $2 for update")
+                .bind(new.bucket_id)
+                .bind(&new.key)
+                .fetch_optional(&mut *tx)
+                .await?;
         let sql = if old.is_some() {
             "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
                     content_disposition = $8, content_encoding = $9, content_language = $10,
@@ -216,34 +208,26 @@ pub async fn commit_put(
 }
 
 /// Deletes the object at `key`, returning its blob for the caller to remove after commit.
-pub async fn delete(
-    db: impl PgExecutor<'_>,
-    bucket_id: Uuid,
-    key: &str,
-) -> Result<Option<Uuid>, DbError> {
-    Ok(sqlx::query_scalar(
-        "delete from objects where bucket_id = $1 and key = $2 returning blob_id",
+pub async fn delete(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<Option<Uuid>, DbError> {
+    Ok(
+        sqlx::query_scalar("delete from objects where bucket_id = $1 and key = $2 returning blob_id")
+            .bind(bucket_id)
+            .bind(key)
+            .fetch_optional(db)
+            .await?,
     )
-    .bind(bucket_id)
-    .bind(key)
-    .fetch_optional(db)
-    .await?)
 }
 
 /// Deletes every object at `keys` in one statement, returning the blobs to remove after
 /// commit. Missing keys are not an error.
-pub async fn delete_many(
-    db: impl PgExecutor<'_>,
-    bucket_id: Uuid,
-    keys: &[String],
-) -> Result<Vec<Uuid>, DbError> {
-    Ok(sqlx::query_scalar(
-        "delete from objects where bucket_id = $1 and key = any($2) returning blob_id",
+pub async fn delete_many(db: impl PgExecutor<'_>, bucket_id: Uuid, keys: &[String]) -> Result<Vec<Uuid>, DbError> {
+    Ok(
+        sqlx::query_scalar("delete from objects where bucket_id = $1 and key = any($2) returning blob_id")
+            .bind(bucket_id)
+            .bind(keys)
+            .fetch_all(db)
+            .await?,
     )
-    .bind(bucket_id)
-    .bind(keys)
-    .fetch_all(db)
-    .await?)
 }
 
 /// One entry of a listing page.
@@ -296,10 +280,7 @@ pub async fn list_range(
 }
 
 /// Of `blob_ids`, those some object row references (gc keeps these).
-pub async fn referenced_blobs(
-    db: impl PgExecutor<'_>,
-    blob_ids: &[Uuid],
-) -> Result<Vec<Uuid>, DbError> {
+pub async fn referenced_blobs(db: impl PgExecutor<'_>, blob_ids: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
     Ok(
         sqlx::query_scalar("select blob_id from objects where blob_id = any($1)")
             .bind(blob_ids)

@@ -54,10 +54,10 @@ pub async fn create(
 
 /// Finds a user by email (case-insensitive).
 pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, DbError> {
-    Ok(sqlx::query_as(
-        "select id, email, is_admin, disabled from users where lower(email) = lower($1)",
+    Ok(
+        sqlx::query_as("select id, email, is_admin, disabled from users where lower(email) = lower($1)")
+            .bind(email)
+            .fetch_optional(db)
+            .await?,
     )
-    .bind(email)
-    .fetch_optional(db)
-    .await?)
 }

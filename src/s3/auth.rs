@@ -81,10 +81,7 @@ impl S3Access for Authz {
             (Some(_), Some(_), _) => return Err(s3_error!(AccessDenied, "Access Denied")),
             (Some(_), None, _) if creating => None,
             (Some(_), None, _) => {
-                return Err(s3_error!(
-                    NoSuchBucket,
-                    "The specified bucket does not exist"
-                ));
+                return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
             }
         };
         cx.extensions_mut().insert(Caller {

@@ -17,17 +17,9 @@ impl GoDriveS3 {
         let user_id = caller(&req)?.user_id;
         let name = req.input.bucket;
         if RESERVED.contains(&name.as_str()) {
-            return Err(s3_error!(
-                InvalidBucketName,
-                "The specified bucket name is reserved."
-            ));
+            return Err(s3_error!(InvalidBucketName, "The specified bucket name is reserved."));
         }
-        let mut conn = self
-            .state
-            .db
-            .acquire()
-            .await
-            .map_err(|e| super::error::db(e.into()))?;
+        let mut conn = self.state.db.acquire().await.map_err(|e| super::error::db(e.into()))?;
         match db::buckets::create(&mut conn, &name, user_id, &self.state.config.s3_region).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput {
                 location: Some(format!("/{name}")),
@@ -86,12 +78,7 @@ impl GoDriveS3 {
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        let mut conn = self
-            .state
-            .db
-            .acquire()
-            .await
-            .map_err(|e| super::error::db(e.into()))?;
+        let mut conn = self.state.db.acquire().await.map_err(|e| super::error::db(e.into()))?;
         match db::buckets::delete_if_empty(&mut conn, bucket_id)
             .await
             .map_err(super::error::db)?
@@ -101,10 +88,7 @@ impl GoDriveS3 {
                 BucketNotEmpty,
                 "The bucket you tried to delete is not empty."
             )),
-            DeleteOutcome::Missing => Err(s3_error!(
-                NoSuchBucket,
-                "The specified bucket does not exist"
-            )),
+            DeleteOutcome::Missing => Err(s3_error!(NoSuchBucket, "The specified bucket does not exist")),
         }
     }
 
@@ -115,8 +99,7 @@ impl GoDriveS3 {
         owned_bucket(&req)?;
         // us-east-1 is reported as an empty LocationConstraint, as S3 does.
         let region = &self.state.config.s3_region;
-        let location =
-            (region != "us-east-1").then(|| BucketLocationConstraint::from(region.clone()));
+        let location = (region != "us-east-1").then(|| BucketLocationConstraint::from(region.clone()));
         Ok(S3Response::new(GetBucketLocationOutput {
             location_constraint: location,
         }))

@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use super::object::{check_key, headers_from};
 use super::upload::{self, PendingBlob};
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::db::{self, objects::NewObject};
+use uuid::Uuid;
+
+use crate::db::{self, objects::NewObject, objects::Object};
 use crate::storage::BlobId;
 
 fn precondition_failed() -> s3s::S3Error {
@@ -17,20 +19,46 @@ fn precondition_failed() -> s3s::S3Error {
     )
 }
 
+/// The `x-amz-copy-source-if-*` conditions of a copy.
+pub(super) struct SourceConditions<'a> {
+    pub if_match: Option<&'a ETagCondition>,
+    pub if_unmodified_since: Option<&'a Timestamp>,
+    pub if_none_match: Option<&'a ETagCondition>,
+    pub if_modified_since: Option<&'a Timestamp>,
+}
+
+impl SourceConditions<'_> {
+    /// Every failed condition is 412, as S3 answers for copies. An ETag condition overrides
+    /// its date twin.
+    pub(super) fn check(&self, src: &Object) -> S3Result<()> {
+        let modified = src.updated_at.unix_timestamp();
+        let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
+        let etag_is = |c: &ETagCondition| match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.value() == src.etag,
+        };
+        let failed = match (self.if_match, self.if_unmodified_since) {
+            (Some(c), _) => !etag_is(c),
+            (None, Some(t)) => modified > secs(t),
+            (None, None) => false,
+        } || match (self.if_none_match, self.if_modified_since) {
+            (Some(c), _) => etag_is(c),
+            (None, Some(t)) => modified <= secs(t),
+            (None, None) => false,
+        };
+        if failed { Err(precondition_failed()) } else { Ok(()) }
+    }
+}
+
 impl GoDriveS3 {
-    pub(super) async fn do_copy_object(
-        &self,
-        req: S3Request<CopyObjectInput>,
-    ) -> S3Result<S3Response<CopyObjectOutput>> {
-        let dest_bucket = owned_bucket(&req)?;
-        let user_id = caller(&req)?.user_id;
-        let input = req.input;
-        check_key(&input.key)?;
+    /// Resolves a copy source; the caller must own its bucket too (authorization only saw
+    /// the destination). Returns the source bucket's id and the object.
+    pub(super) async fn copy_source(&self, user_id: Uuid, source: &CopySource) -> S3Result<(Uuid, Object)> {
         let CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } = &input.copy_source
+        } = source
         else {
             return Err(s3_error!(
                 NotImplemented,
@@ -38,12 +66,8 @@ impl GoDriveS3 {
             ));
         };
         if version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(
-                NoSuchVersion,
-                "The specified version does not exist."
-            ));
+            return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
-        // The source must be the caller's too; authorization only saw the destination.
         let src_bucket = db::buckets::by_name(&self.state.db, bucket)
             .await
             .map_err(error::db)?
@@ -55,41 +79,31 @@ impl GoDriveS3 {
             .await
             .map_err(error::db)?
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+        Ok((src_bucket.id, src))
+    }
 
-        let modified = src.updated_at.unix_timestamp();
-        let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
-        let etag_is = |c: &ETagCondition| match c {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e) => e.value() == src.etag,
-        };
-        if let Some(c) = &input.copy_source_if_match {
-            if !etag_is(c) {
-                return Err(precondition_failed());
-            }
-        } else if input
-            .copy_source_if_unmodified_since
-            .as_ref()
-            .is_some_and(|t| modified > secs(t))
-        {
-            return Err(precondition_failed());
+    pub(super) async fn do_copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let dest_bucket = owned_bucket(&req)?;
+        let user_id = caller(&req)?.user_id;
+        let input = req.input;
+        check_key(&input.key)?;
+        let (src_bucket, src) = self.copy_source(user_id, &input.copy_source).await?;
+        SourceConditions {
+            if_match: input.copy_source_if_match.as_ref(),
+            if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+            if_none_match: input.copy_source_if_none_match.as_ref(),
+            if_modified_since: input.copy_source_if_modified_since.as_ref(),
         }
-        if let Some(c) = &input.copy_source_if_none_match {
-            if etag_is(c) {
-                return Err(precondition_failed());
-            }
-        } else if input
-            .copy_source_if_modified_since
-            .as_ref()
-            .is_some_and(|t| modified <= secs(t))
-        {
-            return Err(precondition_failed());
-        }
+        .check(&src)?;
 
         let replace = input
             .metadata_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        if !replace && src_bucket.id == dest_bucket && **key == *input.key {
+        if !replace && src_bucket == dest_bucket && src.key == input.key {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."

@@ -8,10 +8,7 @@ use crate::storage::StorageError;
 /// An unexpected failure: logged once here, answered as `InternalError` with a fixed message.
 pub fn internal<E: std::fmt::Display>(err: E) -> S3Error {
     tracing::error!(error = %err, "internal error");
-    s3_error!(
-        InternalError,
-        "We encountered an internal error. Please try again."
-    )
+    s3_error!(InternalError, "We encountered an internal error. Please try again.")
 }
 
 /// Database failures are internal, except an unreachable database, which is `ServiceUnavailable`.
@@ -19,10 +16,7 @@ pub fn db(err: DbError) -> S3Error {
     match &err {
         DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
             tracing::error!(error = %err, "database unavailable");
-            S3Error::with_message(
-                S3ErrorCode::ServiceUnavailable,
-                "Please reduce your request rate.",
-            )
+            S3Error::with_message(S3ErrorCode::ServiceUnavailable, "Please reduce your request rate.")
         }
         _ => internal(err),
     }
@@ -41,10 +35,7 @@ pub fn storage(err: StorageError) -> S3Error {
         ),
         StorageError::Backend(_) => {
             tracing::error!(error = %err, "storage backend unavailable");
-            S3Error::with_message(
-                S3ErrorCode::ServiceUnavailable,
-                "Please reduce your request rate.",
-            )
+            S3Error::with_message(S3ErrorCode::ServiceUnavailable, "Please reduce your request rate.")
         }
         other => internal(other),
     }

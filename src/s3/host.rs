@@ -54,10 +54,7 @@ mod tests {
         let h = BucketHosts::new("s3.example.com");
         assert_eq!(h.bucket_of("photos.s3.example.com"), Some("photos"));
         assert_eq!(h.bucket_of("photos.s3.example.com:8080"), Some("photos"));
-        assert_eq!(
-            h.bucket_of("my.dotted.bucket.s3.example.com"),
-            Some("my.dotted.bucket")
-        );
+        assert_eq!(h.bucket_of("my.dotted.bucket.s3.example.com"), Some("my.dotted.bucket"));
         assert_eq!(h.bucket_of("s3.example.com"), None);
         assert_eq!(h.bucket_of("s3.example.com:8080"), None);
         assert_eq!(h.bucket_of("localhost:8080"), None);

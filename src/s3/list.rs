@@ -106,11 +106,7 @@ impl<'a> Lister<'a> {
             delimiter,
             after,
             from,
-            to: if prefix.is_empty() {
-                None
-            } else {
-                successor(prefix)
-            },
+            to: if prefix.is_empty() { None } else { successor(prefix) },
             buf: VecDeque::new(),
             exhausted: false,
             batch: i64::from(max_keys.clamp(1, MAX_KEYS)) + 1,
@@ -123,14 +119,8 @@ impl<'a> Lister<'a> {
                 if self.exhausted {
                     return Ok(None);
                 }
-                let rows = objects::list_range(
-                    self.db,
-                    self.bucket_id,
-                    &self.from,
-                    self.to.as_deref(),
-                    self.batch,
-                )
-                .await?;
+                let rows =
+                    objects::list_range(self.db, self.bucket_id, &self.from, self.to.as_deref(), self.batch).await?;
                 self.exhausted = (rows.len() as i64) < self.batch;
                 if let Some(last) = rows.last() {
                     self.from = Start::After(last.key.clone());
@@ -251,9 +241,7 @@ fn contents(objects: Vec<Listed>, url: bool) -> Vec<Object> {
             size: Some(o.size),
             e_tag: Some(ETag::Strong(o.etag)),
             last_modified: Some(o.updated_at.into()),
-            storage_class: Some(ObjectStorageClass::from_static(
-                ObjectStorageClass::STANDARD,
-            )),
+            storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
             ..Default::default()
         })
         .collect()
@@ -284,25 +272,13 @@ impl GoDriveS3 {
                     .decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        s3_error!(
-                            InvalidArgument,
-                            "The continuation token provided is incorrect"
-                        )
-                    })?,
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
             ),
             None => i.start_after.clone(),
         };
-        let p = page(
-            &self.state.db,
-            bucket_id,
-            &prefix,
-            delim,
-            after.as_deref(),
-            max,
-        )
-        .await
-        .map_err(error::db)?;
+        let p = page(&self.state.db, bucket_id, &prefix, delim, after.as_deref(), max)
+            .await
+            .map_err(error::db)?;
         let key_count = (p.objects.len() + p.prefixes.len()) as i32;
         let next = if p.truncated {
             p.last.map(|l| URL_SAFE_NO_PAD.encode(l))
@@ -337,23 +313,12 @@ impl GoDriveS3 {
         let prefix = i.prefix.clone().unwrap_or_default();
         let delim = delimiter(i.delimiter.as_deref());
         let marker = i.marker.clone().filter(|m| !m.is_empty());
-        let p = page(
-            &self.state.db,
-            bucket_id,
-            &prefix,
-            delim,
-            marker.as_deref(),
-            max,
-        )
-        .await
-        .map_err(error::db)?;
+        let p = page(&self.state.db, bucket_id, &prefix, delim, marker.as_deref(), max)
+            .await
+            .map_err(error::db)?;
         // NextMarker is always given when truncated (S3 gives it only with a delimiter;
         // clients without one use the last key, which is the same value).
-        let next_marker = if p.truncated {
-            p.last.map(|l| enc(l, url))
-        } else {
-            None
-        };
+        let next_marker = if p.truncated { p.last.map(|l| enc(l, url)) } else { None };
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(i.bucket),
             prefix: Some(enc(prefix, url)),

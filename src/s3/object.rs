@@ -11,7 +11,7 @@ use crate::storage::{BlobId, StorageError, delete_in_background};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
 macro_rules! set_checksums {
-    ($out:expr, $checksums:expr, $type:expr) => {{
+    ($out:expr, $checksums:expr) => {{
         use $crate::checksum::Algorithm;
         let c: &$crate::checksum::Checksums = $checksums;
         $out.checksum_crc32 = c.get(Algorithm::Crc32).map(str::to_owned);
@@ -19,6 +19,10 @@ macro_rules! set_checksums {
         $out.checksum_crc64nvme = c.get(Algorithm::Crc64nvme).map(str::to_owned);
         $out.checksum_sha1 = c.get(Algorithm::Sha1).map(str::to_owned);
         $out.checksum_sha256 = c.get(Algorithm::Sha256).map(str::to_owned);
+    }};
+    ($out:expr, $checksums:expr, $type:expr) => {{
+        let c: &$crate::checksum::Checksums = $checksums;
+        set_checksums!($out, c);
         if !c.is_empty() {
             $out.checksum_type = $type.map(ChecksumType::from);
         }
@@ -147,22 +151,15 @@ fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
 }
 
 impl GoDriveS3 {
-    pub(super) async fn do_put_object(
-        &self,
-        req: S3Request<PutObjectInput>,
-    ) -> S3Result<S3Response<PutObjectOutput>> {
+    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
-        let len = input.content_length.ok_or_else(|| {
-            s3_error!(
-                MissingContentLength,
-                "You must provide the Content-Length HTTP header."
-            )
-        })?;
-        let len = u64::try_from(len)
-            .map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
+        let len = input
+            .content_length
+            .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
+        let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
         if len > MAX_PUT_SIZE {
             return Err(s3_error!(
                 EntityTooLarge,
@@ -170,10 +167,7 @@ impl GoDriveS3 {
             ));
         }
         if input.if_match.is_some() || input.if_none_match.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Conditional writes are not supported."
-            ));
+            return Err(s3_error!(NotImplemented, "Conditional writes are not supported."));
         }
         let headers = headers_from(
             input.content_type,
@@ -198,8 +192,7 @@ impl GoDriveS3 {
             sha256: Some(digests.sha256.to_vec()),
             headers,
             checksums: digests.checksums.clone(),
-            checksum_type: (!digests.checksums.is_empty())
-                .then(|| ChecksumType::FULL_OBJECT.to_owned()),
+            checksum_type: (!digests.checksums.is_empty()).then(|| ChecksumType::FULL_OBJECT.to_owned()),
             parts_count: None,
             blob_id: pending.id.0,
         };
@@ -208,11 +201,7 @@ impl GoDriveS3 {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()
         };
-        set_checksums!(
-            out,
-            &digests.checksums,
-            Some(ChecksumType::FULL_OBJECT.to_owned())
-        );
+        set_checksums!(out, &digests.checksums, Some(ChecksumType::FULL_OBJECT.to_owned()));
         Ok(S3Response::new(out))
     }
 
@@ -223,17 +212,11 @@ impl GoDriveS3 {
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
     }
 
-    pub(super) async fn do_get_object(
-        &self,
-        req: S3Request<GetObjectInput>,
-    ) -> S3Result<S3Response<GetObjectOutput>> {
+    pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         if input.part_number.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "GetObject by partNumber is not supported."
-            ));
+            return Err(s3_error!(NotImplemented, "GetObject by partNumber is not supported."));
         }
         // An overwrite may delete the blob between reading the row and opening the blob;
         // then the row has changed too, so read it again (once).
@@ -250,16 +233,12 @@ impl GoDriveS3 {
             let total = obj.size as u64;
             let range = match &input.range {
                 None => None,
-                Some(r) => Some(r.check(total).map_err(|_| {
-                    s3_error!(InvalidRange, "The requested range is not satisfiable")
-                })?),
+                Some(r) => Some(
+                    r.check(total)
+                        .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?,
+                ),
             };
-            match self
-                .state
-                .storage
-                .get(BlobId(obj.blob_id), range.clone())
-                .await
-            {
+            match self.state.storage.get(BlobId(obj.blob_id), range.clone()).await {
                 Ok(body) => break (obj, body, range),
                 Err(StorageError::NotFound) if attempt == 0 => attempt += 1,
                 Err(e) => return Err(error::storage(e)),
@@ -306,10 +285,7 @@ impl GoDriveS3 {
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         if input.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(
-                NoSuchVersion,
-                "The specified version does not exist."
-            ));
+            return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
         let obj = self.find(bucket_id, &input.key).await?;
         check_conditions(
@@ -323,9 +299,9 @@ impl GoDriveS3 {
         let (content_length, content_range) = match &input.range {
             None => (total, None),
             Some(r) => {
-                let r = r.check(total).map_err(|_| {
-                    s3_error!(InvalidRange, "The requested range is not satisfiable")
-                })?;
+                let r = r
+                    .check(total)
+                    .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
                 (r.end - r.start, Some(content_range(r.start, r.end, total)))
             }
         };
@@ -390,10 +366,7 @@ impl GoDriveS3 {
             ));
         }
         let quiet = delete.quiet.unwrap_or(false);
-        let (valid, invalid): (Vec<_>, Vec<_>) = delete
-            .objects
-            .into_iter()
-            .partition(|o| check_key(&o.key).is_ok());
+        let (valid, invalid): (Vec<_>, Vec<_>) = delete.objects.into_iter().partition(|o| check_key(&o.key).is_ok());
         let keys: Vec<String> = valid.iter().map(|o| o.key.clone()).collect();
         // One statement for the whole batch; bytes go after the rows are gone.
         for blob in objects::delete_many(&self.state.db, bucket_id, &keys)

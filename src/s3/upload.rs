@@ -63,10 +63,7 @@ pub struct Expected {
 impl Expected {
     /// Reads the declaration from request headers; `trailers` is s3s's handle on the
     /// aws-chunked trailer, filled once the body has been read.
-    pub fn from_request(
-        headers: &http::HeaderMap,
-        trailers: Option<s3s::TrailingHeaders>,
-    ) -> S3Result<Self> {
+    pub fn from_request(headers: &http::HeaderMap, trailers: Option<s3s::TrailingHeaders>) -> S3Result<Self> {
         let mut algorithms = Vec::new();
         let mut sent = Checksums::default();
         for a in checksum::ALL {
@@ -84,12 +81,11 @@ impl Expected {
             .get("x-amz-sdk-checksum-algorithm")
             .or_else(|| headers.get("x-amz-checksum-algorithm"));
         if let Some(v) = declared {
-            let a = v.to_str().ok().and_then(Algorithm::parse).ok_or_else(|| {
-                s3_error!(
-                    InvalidRequest,
-                    "Checksum algorithm provided is unsupported."
-                )
-            })?;
+            let a = v
+                .to_str()
+                .ok()
+                .and_then(Algorithm::parse)
+                .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?;
             algorithms.push(a);
         }
         if let Some(v) = headers.get("x-amz-trailer") {
@@ -119,9 +115,33 @@ impl Expected {
         }
     }
 
+    /// Also computes `a` (the algorithm a multipart upload declared), sent or not.
+    pub fn also(mut self, a: Option<Algorithm>) -> Self {
+        self.algorithms.extend(a);
+        self
+    }
+
     /// The algorithms to compute.
     pub fn algorithms(&self) -> &[Algorithm] {
         &self.algorithms
+    }
+
+    /// Checks the values sent with a CompleteMultipartUpload against the object's checksums
+    /// made from its parts; a composite value may be sent with or without its `-N`.
+    pub fn verify_whole(&self, made: &Checksums) -> S3Result<()> {
+        for (a, v) in &self.sent.0 {
+            let ok = made
+                .get(*a)
+                .is_some_and(|m| m == v || m.rsplit_once('-').is_some_and(|(base, _)| base == v));
+            if !ok {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {} you specified did not match the calculated checksum.",
+                    a.name()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Compares the sent values (headers, then trailers) with the computed ones.
@@ -162,11 +182,7 @@ fn valid_value(a: Algorithm, v: &str) -> bool {
 }
 
 fn invalid_checksum(a: Algorithm) -> S3Error {
-    s3_error!(
-        InvalidRequest,
-        "Value for {} header is invalid.",
-        a.header()
-    )
+    s3_error!(InvalidRequest, "Value for {} header is invalid.", a.header())
 }
 
 /// Passes the request body through while hashing it; remembers why the body failed.
@@ -225,10 +241,7 @@ fn body_error(e: s3s::StdError) -> S3Error {
     } else if msg.contains("FormatError") || msg.contains("TooLarge") || msg.contains("TooMany") {
         s3_error!(InvalidRequest, "Malformed aws-chunked request body.")
     } else {
-        s3_error!(
-            IncompleteBody,
-            "The request body ended before its declared length."
-        )
+        s3_error!(IncompleteBody, "The request body ended before its declared length.")
     }
 }
 
@@ -243,9 +256,14 @@ pub struct PendingBlob {
 impl PendingBlob {
     /// Guards a blob about to be written.
     pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self::adopt(storage, BlobId::new())
+    }
+
+    /// Guards an existing blob (an assembled multipart object).
+    pub fn adopt(storage: Arc<dyn Storage>, id: BlobId) -> Self {
         Self {
             storage,
-            id: BlobId::new(),
+            id,
             armed: true,
         }
     }
@@ -274,20 +292,18 @@ pub async fn receive(
     let pending = PendingBlob::new(state.storage.clone());
     let storage = state.storage.clone();
     let id = pending.id;
-    let (digests, ()) = hash_through(body, expected, |stream| async move {
-        storage.put(id, stream, len).await
-    })
+    let (digests, ()) = hash_through(
+        body,
+        expected,
+        |stream| async move { storage.put(id, stream, len).await },
+    )
     .await?;
     Ok((pending, digests))
 }
 
 /// Runs `sink` over the hashed body, then checks the body's own errors, the sink's result
 /// and the declared checksums, in that order.
-pub async fn hash_through<F, Fut, T>(
-    body: Option<StreamingBlob>,
-    expected: Expected,
-    sink: F,
-) -> S3Result<(Digests, T)>
+pub async fn hash_through<F, Fut, T>(body: Option<StreamingBlob>, expected: Expected, sink: F) -> S3Result<(Digests, T)>
 where
     F: FnOnce(crate::storage::BlobStream) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
@@ -322,17 +338,24 @@ where
 
 /// Commits `new` (whose blob is `pending`) and deletes the blob it displaced. Returns the
 /// object's Last-Modified.
-pub async fn commit(
+pub async fn commit(state: &AppState, new: NewObject, pending: PendingBlob) -> S3Result<OffsetDateTime> {
+    commit_and_finish(state, new, pending, None).await
+}
+
+/// Like [`commit`], and removes multipart upload `finished` in the same transaction.
+pub async fn commit_and_finish(
     state: &AppState,
     new: NewObject,
     pending: PendingBlob,
+    finished: Option<uuid::Uuid>,
 ) -> S3Result<OffsetDateTime> {
     let state = state.clone();
     let task = tokio::spawn(async move {
         let mut tx = state.db.begin().await.map_err(|e| error::db(e.into()))?;
-        let (old, at) = objects::commit_put(&mut tx, &new)
-            .await
-            .map_err(error::db)?;
+        let (old, at) = objects::commit_put(&mut tx, &new).await.map_err(error::db)?;
+        if let Some(id) = finished {
+            crate::db::multipart::delete(&mut *tx, id).await.map_err(error::db)?;
+        }
         tx.commit().await.map_err(|e| error::db(e.into()))?;
         pending.disarm();
         if let Some(old) = old.filter(|old| *old != new.blob_id) {

@@ -141,10 +141,7 @@ impl Storage for FsStorage {
             None => Box::pin(ReaderStream::with_capacity(file, READ_CHUNK)),
             Some(r) => {
                 file.seek(SeekFrom::Start(r.start)).await?;
-                Box::pin(ReaderStream::with_capacity(
-                    file.take(r.end - r.start),
-                    READ_CHUNK,
-                ))
+                Box::pin(ReaderStream::with_capacity(file.take(r.end - r.start), READ_CHUNK))
             }
         };
         Ok(stream)
@@ -233,12 +230,7 @@ impl Storage for FsStorage {
         Ok(token)
     }
 
-    async fn delete_part(
-        &self,
-        _id: BlobId,
-        upload: &str,
-        token: &str,
-    ) -> Result<(), StorageError> {
+    async fn delete_part(&self, _id: BlobId, upload: &str, token: &str) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.part_path(upload, token)?).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -246,12 +238,7 @@ impl Storage for FsStorage {
         }
     }
 
-    async fn complete_upload(
-        &self,
-        id: BlobId,
-        upload: &str,
-        parts: &[(i32, String)],
-    ) -> Result<(), StorageError> {
+    async fn complete_upload(&self, id: BlobId, upload: &str, parts: &[(i32, String)]) -> Result<(), StorageError> {
         let mut tmp = TempFile {
             path: self.tmp_path(),
             armed: true,

@@ -104,12 +104,7 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Assembles `parts` (number and token, ascending) into blob `id`, durably, and drops
     /// every part of the upload, listed or not.
-    async fn complete_upload(
-        &self,
-        id: BlobId,
-        upload: &str,
-        parts: &[(i32, String)],
-    ) -> Result<(), StorageError>;
+    async fn complete_upload(&self, id: BlobId, upload: &str, parts: &[(i32, String)]) -> Result<(), StorageError>;
 
     /// Drops an upload and all its parts. Aborting an unknown upload succeeds.
     async fn abort_upload(&self, id: BlobId, upload: &str) -> Result<(), StorageError>;

@@ -69,32 +69,12 @@ impl S3Storage {
 
     /// Creates the backend bucket if it does not exist yet.
     pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
-        if self
-            .client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .is_ok()
-        {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
             return Ok(());
         }
-        match self
-            .client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-        {
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
-                ) =>
-            {
-                Ok(())
-            }
+            Err(e) if matches!(e.code(), Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")) => Ok(()),
             Err(e) => Err(backend(e)),
         }
     }
@@ -104,8 +84,7 @@ impl S3Storage {
 impl Storage for S3Storage {
     async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError> {
         let stream = stream_body(body);
-        let len =
-            i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
+        let len = i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -119,11 +98,7 @@ impl Storage for S3Storage {
     }
 
     async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError> {
-        let mut req = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(id.to_string());
+        let mut req = self.client.get_object().bucket(&self.bucket).key(id.to_string());
         if let Some(r) = range {
             req = req.range(format!("bytes={}-{}", r.start, r.end.saturating_sub(1)));
         }
@@ -229,8 +204,7 @@ impl Storage for S3Storage {
     ) -> Result<String, StorageError> {
         // The part goes straight into the backend's own multipart upload under the object's
         // blob name: no second copy of the data is ever made.
-        let len =
-            i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
+        let len = i64::try_from(len).map_err(|_| StorageError::Backend("length out of range".into()))?;
         let res = self
             .client
             .upload_part()
@@ -251,22 +225,12 @@ impl Storage for S3Storage {
         }
     }
 
-    async fn delete_part(
-        &self,
-        _id: BlobId,
-        _upload: &str,
-        _token: &str,
-    ) -> Result<(), StorageError> {
+    async fn delete_part(&self, _id: BlobId, _upload: &str, _token: &str) -> Result<(), StorageError> {
         // The backend replaced it when the same part number was uploaded again.
         Ok(())
     }
 
-    async fn complete_upload(
-        &self,
-        id: BlobId,
-        upload: &str,
-        parts: &[(i32, String)],
-    ) -> Result<(), StorageError> {
+    async fn complete_upload(&self, id: BlobId, upload: &str, parts: &[(i32, String)]) -> Result<(), StorageError> {
         let completed = CompletedMultipartUpload::builder()
             .set_parts(Some(
                 parts

@@ -3,9 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
-};
+use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
@@ -13,8 +11,7 @@ use crate::common::{Backend, TestServer, TestUser, client_for, code_status, uniq
 
 /// Signs a request by hand with a claimed payload hash (the SDK will not send a wrong one).
 fn signed_put(url: &str, u: &TestUser, claimed_sha256: &str) -> http::Request<()> {
-    let identity: Identity =
-        aws_credential_types::Credentials::new(&u.access_key, &u.secret, None, None, "t").into();
+    let identity: Identity = aws_credential_types::Credentials::new(&u.access_key, &u.secret, None, None, "t").into();
     let mut settings = SigningSettings::default();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     let params = v4::SigningParams::builder()
@@ -34,11 +31,7 @@ fn signed_put(url: &str, u: &TestUser, claimed_sha256: &str) -> http::Request<()
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut req = http::Request::builder()
-        .method("PUT")
-        .uri(url)
-        .body(())
-        .unwrap();
+    let mut req = http::Request::builder().method("PUT").uri(url).body(()).unwrap();
     instructions.apply_to_request_http1x(&mut req);
     req
 }
@@ -56,12 +49,7 @@ async fn unsigned_requests_are_access_denied() {
     let srv = TestServer::start(Backend::Fs).await;
     let u = srv.user().await;
     let b = unique("anon");
-    srv.client(&u)
-        .create_bucket()
-        .bucket(&b)
-        .send()
-        .await
-        .unwrap();
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
     let http = reqwest::Client::new();
     for (method, path) in [
         ("GET", "/".to_owned()),
@@ -86,11 +74,7 @@ async fn unsigned_requests_are_access_denied() {
 async fn wrong_secret_and_unknown_key_are_refused() {
     let srv = TestServer::start(Backend::Fs).await;
     let u = srv.user().await;
-    let wrong = client_for(
-        &srv.url(),
-        &u.access_key,
-        "not-the-secret-not-the-secret-not-the-se",
-    );
+    let wrong = client_for(&srv.url(), &u.access_key, "not-the-secret-not-the-secret-not-the-se");
     assert_eq!(
         code_status(wrong.list_buckets().send().await),
         ("SignatureDoesNotMatch".into(), 403)
@@ -121,26 +105,11 @@ async fn another_users_bucket_and_objects_are_access_denied() {
 
     let denied = ("AccessDenied".to_owned(), 403);
     assert_eq!(
-        code_status(
-            theirs
-                .get_object()
-                .bucket(&b)
-                .key("secret.txt")
-                .send()
-                .await
-        ),
+        code_status(theirs.get_object().bucket(&b).key("secret.txt").send().await),
         denied
     );
     assert_eq!(
-        code_status(
-            theirs
-                .head_object()
-                .bucket(&b)
-                .key("secret.txt")
-                .send()
-                .await
-        )
-        .1,
+        code_status(theirs.head_object().bucket(&b).key("secret.txt").send().await).1,
         403
     );
     assert_eq!(
@@ -156,32 +125,13 @@ async fn another_users_bucket_and_objects_are_access_denied() {
         denied
     );
     assert_eq!(
-        code_status(
-            theirs
-                .delete_object()
-                .bucket(&b)
-                .key("secret.txt")
-                .send()
-                .await
-        ),
+        code_status(theirs.delete_object().bucket(&b).key("secret.txt").send().await),
         denied
     );
-    assert_eq!(
-        code_status(theirs.list_objects_v2().bucket(&b).send().await),
-        denied
-    );
-    assert_eq!(
-        code_status(theirs.list_objects().bucket(&b).send().await),
-        denied
-    );
-    assert_eq!(
-        code_status(theirs.head_bucket().bucket(&b).send().await).1,
-        403
-    );
-    assert_eq!(
-        code_status(theirs.delete_bucket().bucket(&b).send().await),
-        denied
-    );
+    assert_eq!(code_status(theirs.list_objects_v2().bucket(&b).send().await), denied);
+    assert_eq!(code_status(theirs.list_objects().bucket(&b).send().await), denied);
+    assert_eq!(code_status(theirs.head_bucket().bucket(&b).send().await).1, 403);
+    assert_eq!(code_status(theirs.delete_bucket().bucket(&b).send().await), denied);
     assert_eq!(
         code_status(theirs.get_bucket_location().bucket(&b).send().await),
         denied
@@ -205,17 +155,8 @@ async fn another_users_bucket_and_objects_are_access_denied() {
         .await;
     assert_eq!(code_status(res), denied);
 
-    let got = mine
-        .get_object()
-        .bucket(&b)
-        .key("secret.txt")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        got.body.collect().await.unwrap().into_bytes().as_ref(),
-        b"mine"
-    );
+    let got = mine.get_object().bucket(&b).key("secret.txt").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"mine");
     assert_eq!(srv.object_rows().await, 1);
 }
 
@@ -250,10 +191,7 @@ async fn presigned_urls_work_until_they_expire() {
     // A tampered URL (another key) fails the signature.
     let resp = reqwest::get(url.replace("p.txt", "q.txt")).await.unwrap();
     assert_eq!(resp.status().as_u16(), 403);
-    assert_eq!(
-        xml_code(&resp.text().await.unwrap()),
-        "SignatureDoesNotMatch"
-    );
+    assert_eq!(xml_code(&resp.text().await.unwrap()), "SignatureDoesNotMatch");
 
     let short = PresigningConfig::expires_in(Duration::from_secs(1)).unwrap();
     let url = s3
@@ -295,19 +233,11 @@ async fn a_payload_that_does_not_match_its_signed_sha256_is_refused() {
     let srv = TestServer::start(Backend::Fs).await;
     let u = srv.user().await;
     let b = unique("sha");
-    srv.client(&u)
-        .create_bucket()
-        .bucket(&b)
-        .send()
-        .await
-        .unwrap();
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
     let url = format!("{}/{b}/k", srv.url());
     let resp = send_signed_put(&url, &u, b"what I promised", "what I sent instead").await;
     assert_eq!(resp.status().as_u16(), 400);
-    assert_eq!(
-        xml_code(&resp.text().await.unwrap()),
-        "XAmzContentSHA256Mismatch"
-    );
+    assert_eq!(xml_code(&resp.text().await.unwrap()), "XAmzContentSHA256Mismatch");
     assert_eq!(srv.object_rows().await, 0);
     srv.assert_no_orphans().await;
 
@@ -317,12 +247,7 @@ async fn a_payload_that_does_not_match_its_signed_sha256_is_refused() {
 }
 
 /// PUTs `body` signed as if its SHA-256 were that of `promised`.
-async fn send_signed_put(
-    url: &str,
-    u: &TestUser,
-    promised: &[u8],
-    body: &'static str,
-) -> reqwest::Response {
+async fn send_signed_put(url: &str, u: &TestUser, promised: &[u8], body: &'static str) -> reqwest::Response {
     let claimed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(promised));
     let req = signed_put(url, u, &claimed);
     let mut builder = reqwest::Client::new().put(url).body(body);

@@ -23,10 +23,7 @@ struct Killed(std::process::Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
         let _ = self.0.wait();
     }
 }
@@ -52,20 +49,12 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = godrive(&db, data.path(), port)
         .args(["key", "create", "--user", "walk@example.com"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let get = |name: &str| {
         text.lines()
@@ -96,10 +85,7 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
     let ready = format!("http://127.0.0.1:{port}/v1/health/ready");
     let mut up = false;
     for _ in 0..100 {
-        if reqwest::get(&ready)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
             up = true;
             break;
         }

@@ -40,6 +40,8 @@ pub struct TestServer {
     db_name: String,
     shutdown: Option<oneshot::Sender<()>>,
     backend_shutdown: Option<oneshot::Sender<()>>,
+    /// The `s3` backend's root folder (the in-process s3s-fs server).
+    backend_dir: Option<std::path::PathBuf>,
     _dirs: Vec<tempfile::TempDir>,
 }
 
@@ -66,10 +68,7 @@ pub fn unique(prefix: &str) -> String {
 async fn start_backend(dir: &std::path::Path) -> (SocketAddr, oneshot::Sender<()>) {
     let fs = s3s_fs::FileSystem::new(dir).expect("s3s-fs root");
     let mut b = s3s::service::S3ServiceBuilder::new(fs);
-    b.set_auth(s3s::auth::SimpleAuth::from_single(
-        BACKEND_KEY,
-        BACKEND_SECRET,
-    ));
+    b.set_auth(s3s::auth::SimpleAuth::from_single(BACKEND_KEY, BACKEND_SECRET));
     let service = b.build();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -83,9 +82,7 @@ async fn start_backend(dir: &std::path::Path) -> (SocketAddr, oneshot::Sender<()
             };
             let _ = socket.set_nodelay(true);
             let svc = service.clone();
-            let fut = conn
-                .serve_connection(TokioIo::new(socket), svc)
-                .into_owned();
+            let fut = conn.serve_connection(TokioIo::new(socket), svc).into_owned();
             tokio::spawn(async move {
                 let _ = fut.await;
             });
@@ -106,9 +103,11 @@ impl TestServer {
         env.insert("GODRIVE_DATA_DIR".into(), data.path().display().to_string());
         let mut dirs = vec![data];
         let mut backend_shutdown = None;
+        let mut backend_dir = None;
         if backend == Backend::S3 {
             let bdir = tempfile::tempdir().unwrap();
             let (addr, tx) = start_backend(bdir.path()).await;
+            backend_dir = Some(bdir.path().to_owned());
             dirs.push(bdir);
             backend_shutdown = Some(tx);
             env.insert("GODRIVE_STORAGE".into(), "s3".into());
@@ -139,6 +138,7 @@ impl TestServer {
             db_name,
             shutdown: Some(tx),
             backend_shutdown,
+            backend_dir,
             _dirs: dirs,
         }
     }
@@ -151,15 +151,10 @@ impl TestServer {
     pub async fn user(&self) -> TestUser {
         let email = format!("{}@example.com", unique("user"));
         let hash = crypto::hash_password("password123", 4).unwrap();
-        let user = db::users::create(&self.state.db, &email, &hash, false)
-            .await
-            .unwrap();
+        let user = db::users::create(&self.state.db, &email, &hash, false).await.unwrap();
         let access_key = crypto::new_access_key_id();
         let secret = crypto::new_secret_access_key().to_string();
-        let sealed = self
-            .state
-            .secrets
-            .seal(secret.as_bytes(), access_key.as_bytes());
+        let sealed = self.state.secrets.seal(secret.as_bytes(), access_key.as_bytes());
         db::access_keys::create(&self.state.db, user.id, "test", &access_key, &sealed)
             .await
             .unwrap();
@@ -203,6 +198,30 @@ impl TestServer {
         }
         let (blobs, rows) = last.unwrap();
         panic!("backend blobs {blobs:?} != referenced blobs {rows:?}");
+    }
+
+    /// Multipart uploads still open anywhere: rows, and the backend's own (s3) or part
+    /// folders (fs).
+    pub async fn open_uploads(&self) -> (i64, usize) {
+        let rows: i64 = sqlx::query_scalar("select count(*) from multipart_uploads")
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap();
+        let backend = match &self.backend_dir {
+            // s3s-fs keeps one `.upload-<id>.json` per open upload in its root.
+            Some(dir) => std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|e| {
+                    let name = e.as_ref().unwrap().file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with(".upload-") && name.ends_with(".json")
+                })
+                .count(),
+            None => std::fs::read_dir(self.state.config.data_dir.join("parts"))
+                .unwrap()
+                .count(),
+        };
+        (rows, backend)
     }
 
     pub async fn object_rows(&self) -> i64 {

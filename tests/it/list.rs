@@ -85,22 +85,14 @@ async fn list_v2(
         }
         let resp = req.send().await.unwrap();
         pages += 1;
-        let mut entries: Vec<String> = resp
-            .contents()
-            .iter()
-            .map(|o| o.key().unwrap().to_owned())
-            .collect();
+        let mut entries: Vec<String> = resp.contents().iter().map(|o| o.key().unwrap().to_owned()).collect();
         for o in resp.contents() {
             assert!(
                 o.e_tag().is_some_and(|e| e.starts_with('"')),
                 "every Contents carries its ETag"
             );
         }
-        entries.extend(
-            resp.common_prefixes()
-                .iter()
-                .map(|p| p.prefix().unwrap().to_owned()),
-        );
+        entries.extend(resp.common_prefixes().iter().map(|p| p.prefix().unwrap().to_owned()));
         entries.sort();
         assert!(entries.len() <= page as usize);
         assert_eq!(resp.key_count(), Some(entries.len() as i32));
@@ -114,13 +106,7 @@ async fn list_v2(
     }
 }
 
-async fn list_v1(
-    s3: &aws_sdk_s3::Client,
-    b: &str,
-    prefix: &str,
-    delim: Option<&str>,
-    page: i32,
-) -> Vec<String> {
+async fn list_v1(s3: &aws_sdk_s3::Client, b: &str, prefix: &str, delim: Option<&str>, page: i32) -> Vec<String> {
     let mut out = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -132,16 +118,8 @@ async fn list_v1(
             req = req.marker(m);
         }
         let resp = req.send().await.unwrap();
-        let mut entries: Vec<String> = resp
-            .contents()
-            .iter()
-            .map(|o| o.key().unwrap().to_owned())
-            .collect();
-        entries.extend(
-            resp.common_prefixes()
-                .iter()
-                .map(|p| p.prefix().unwrap().to_owned()),
-        );
+        let mut entries: Vec<String> = resp.contents().iter().map(|o| o.key().unwrap().to_owned()).collect();
+        entries.extend(resp.common_prefixes().iter().map(|p| p.prefix().unwrap().to_owned()));
         entries.sort();
         out.extend(entries);
         if resp.is_truncated() == Some(true) {
@@ -180,11 +158,7 @@ async fn ten_thousand_keys_paginate_exactly_in_v1_and_v2() {
         let (got, pages) = list_v2(&s3, &b, prefix, *delim, *page).await;
         assert_eq!(got.len(), want.len(), "v2 {prefix:?} {delim:?} {page}");
         assert_eq!(got, want, "v2 {prefix:?} {delim:?} {page}");
-        assert_eq!(
-            pages,
-            want.len().div_ceil(*page as usize).max(1),
-            "v2 page count"
-        );
+        assert_eq!(pages, want.len().div_ceil(*page as usize).max(1), "v2 page count");
         let got = list_v1(&s3, &b, prefix, *delim, *page).await;
         assert_eq!(got, want, "v1 {prefix:?} {delim:?} {page}");
     }
@@ -209,10 +183,7 @@ async fn ten_thousand_keys_paginate_exactly_in_v1_and_v2() {
         .await
         .unwrap();
     assert!(resp.common_prefixes().is_empty());
-    assert_eq!(
-        resp.contents().len(),
-        expected(&keys, "docs/é-1/", None).len()
-    );
+    assert_eq!(resp.contents().len(), expected(&keys, "docs/é-1/", None).len());
 }
 
 #[tokio::test]

@@ -5,5 +5,6 @@ mod bucket;
 mod cli;
 mod common;
 mod list;
+mod multipart;
 mod object;
 mod ops;

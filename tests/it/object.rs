@@ -42,32 +42,16 @@ async fn put_get_head_round_trip_with_headers_and_metadata() {
             .await
             .unwrap();
         let md5 = hex::encode(Md5::digest(&body));
-        assert_eq!(
-            put.e_tag(),
-            Some(format!("\"{md5}\"").as_str()),
-            "{backend:?}"
-        );
+        assert_eq!(put.e_tag(), Some(format!("\"{md5}\"").as_str()), "{backend:?}");
 
-        let got = s3
-            .get_object()
-            .bucket(&b)
-            .key("dir/file.bin")
-            .send()
-            .await
-            .unwrap();
+        let got = s3.get_object().bucket(&b).key("dir/file.bin").send().await.unwrap();
         assert_eq!(got.e_tag(), Some(format!("\"{md5}\"").as_str()));
         assert_eq!(got.content_type(), Some("application/x-test"));
-        assert_eq!(
-            got.content_disposition(),
-            Some("attachment; filename=\"f.bin\"")
-        );
+        assert_eq!(got.content_disposition(), Some("attachment; filename=\"f.bin\""));
         assert_eq!(got.content_encoding(), Some("identity"));
         assert_eq!(got.cache_control(), Some("max-age=60"));
         assert_eq!(got.content_length(), Some(300_000));
-        assert_eq!(
-            got.metadata().unwrap().get("color").map(String::as_str),
-            Some("blue")
-        );
+        assert_eq!(got.metadata().unwrap().get("color").map(String::as_str), Some("blue"));
         assert_eq!(
             got.metadata().unwrap().get("mtime").map(String::as_str),
             Some("1700000000.5")
@@ -76,27 +60,17 @@ async fn put_get_head_round_trip_with_headers_and_metadata() {
         let bytes = got.body.collect().await.unwrap().into_bytes();
         assert_eq!(bytes.as_ref(), body.as_slice());
 
-        let head = s3
-            .head_object()
-            .bucket(&b)
-            .key("dir/file.bin")
-            .send()
-            .await
-            .unwrap();
+        let head = s3.head_object().bucket(&b).key("dir/file.bin").send().await.unwrap();
         assert_eq!(head.content_length(), Some(300_000));
         assert_eq!(head.content_type(), Some("application/x-test"));
-        assert_eq!(
-            head.metadata().unwrap().get("color").map(String::as_str),
-            Some("blue")
-        );
+        assert_eq!(head.metadata().unwrap().get("color").map(String::as_str), Some("blue"));
         assert_eq!(head.expires_string(), Some("Wed, 18 May 2033 03:33:20 GMT"));
 
         // SHA-256 was computed while streaming and stored with the row.
-        let sha: Vec<u8> =
-            sqlx::query_scalar("select sha256 from objects where key = 'dir/file.bin'")
-                .fetch_one(&srv.state.db)
-                .await
-                .unwrap();
+        let sha: Vec<u8> = sqlx::query_scalar("select sha256 from objects where key = 'dir/file.bin'")
+            .fetch_one(&srv.state.db)
+            .await
+            .unwrap();
         assert_eq!(sha, Sha256::digest(&body).to_vec());
         srv.assert_no_orphans().await;
     }
@@ -114,13 +88,7 @@ async fn empty_objects_and_missing_keys() {
             .send()
             .await
             .unwrap();
-        let got = s3
-            .get_object()
-            .bucket(&b)
-            .key("empty")
-            .send()
-            .await
-            .unwrap();
+        let got = s3.get_object().bucket(&b).key("empty").send().await.unwrap();
         assert_eq!(got.e_tag(), Some("\"d41d8cd98f00b204e9800998ecf8427e\""));
         assert!(got.body.collect().await.unwrap().into_bytes().is_empty());
 
@@ -128,12 +96,7 @@ async fn empty_objects_and_missing_keys() {
         assert_eq!(code_status(res), ("NoSuchKey".into(), 404), "{backend:?}");
         let res = s3.head_object().bucket(&b).key("nope").send().await;
         assert_eq!(code_status(res).1, 404);
-        let res = s3
-            .get_object()
-            .bucket(unique("nobucket"))
-            .key("k")
-            .send()
-            .await;
+        let res = s3.get_object().bucket(unique("nobucket")).key("k").send().await;
         assert_eq!(code_status(res), ("NoSuchBucket".into(), 404));
     }
 }
@@ -157,14 +120,7 @@ async fn ranges_return_206_and_unsatisfiable_ones_416() {
             ("bytes=-5", 995, 1000),
             ("bytes=10-5000", 10, 1000),
         ] {
-            let got = s3
-                .get_object()
-                .bucket(&b)
-                .key("r")
-                .range(range)
-                .send()
-                .await
-                .unwrap();
+            let got = s3.get_object().bucket(&b).key("r").range(range).send().await.unwrap();
             assert_eq!(
                 got.content_range(),
                 Some(format!("bytes {from}-{}/1000", to - 1).as_str()),
@@ -174,13 +130,7 @@ async fn ranges_return_206_and_unsatisfiable_ones_416() {
             let bytes = got.body.collect().await.unwrap().into_bytes();
             assert_eq!(bytes.as_ref(), &body[from..to], "{backend:?} {range}");
         }
-        let res = s3
-            .get_object()
-            .bucket(&b)
-            .key("r")
-            .range("bytes=1000-")
-            .send()
-            .await;
+        let res = s3.get_object().bucket(&b).key("r").range("bytes=1000-").send().await;
         assert_eq!(code_status(res), ("InvalidRange".into(), 416));
         // Status 206 on the wire.
         let url = presigned_get(&s3, &b, "r").await;
@@ -197,9 +147,7 @@ async fn ranges_return_206_and_unsatisfiable_ones_416() {
 }
 
 async fn presigned_get(s3: &aws_sdk_s3::Client, b: &str, k: &str) -> String {
-    let cfg =
-        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300))
-            .unwrap();
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300)).unwrap();
     s3.get_object()
         .bucket(b)
         .key(k)
@@ -235,21 +183,9 @@ async fn conditional_requests_answer_304_and_412() {
         .send()
         .await
         .unwrap();
-    let res = s3
-        .get_object()
-        .bucket(&b)
-        .key("c")
-        .if_match("\"0000\"")
-        .send()
-        .await;
+    let res = s3.get_object().bucket(&b).key("c").if_match("\"0000\"").send().await;
     assert_eq!(code_status(res).1, 412);
-    let res = s3
-        .get_object()
-        .bucket(&b)
-        .key("c")
-        .if_none_match(&etag)
-        .send()
-        .await;
+    let res = s3.get_object().bucket(&b).key("c").if_none_match(&etag).send().await;
     assert_eq!(code_status(res).1, 304);
     s3.get_object()
         .bucket(&b)
@@ -297,21 +233,9 @@ async fn conditional_requests_answer_304_and_412() {
         .send()
         .await
         .unwrap();
-    let res = s3
-        .head_object()
-        .bucket(&b)
-        .key("c")
-        .if_none_match(&etag)
-        .send()
-        .await;
+    let res = s3.head_object().bucket(&b).key("c").if_none_match(&etag).send().await;
     assert_eq!(code_status(res).1, 304);
-    let res = s3
-        .head_object()
-        .bucket(&b)
-        .key("c")
-        .if_match("\"0000\"")
-        .send()
-        .await;
+    let res = s3.head_object().bucket(&b).key("c").if_match("\"0000\"").send().await;
     assert_eq!(code_status(res).1, 412);
 }
 
@@ -335,10 +259,7 @@ async fn overwrite_swaps_the_row_and_deletes_the_old_bytes() {
             .await
             .unwrap();
         let got = s3.get_object().bucket(&b).key("k").send().await.unwrap();
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            b"second"
-        );
+        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"second");
         assert_eq!(srv.object_rows().await, 1);
         srv.assert_no_orphans().await;
     }
@@ -425,26 +346,11 @@ async fn copy_object_copies_or_replaces_metadata_across_buckets() {
             .await
             .unwrap();
         let etag = format!("\"{}\"", hex::encode(Md5::digest(&body)));
-        assert_eq!(
-            out.copy_object_result().unwrap().e_tag(),
-            Some(etag.as_str())
-        );
-        let got = s3
-            .get_object()
-            .bucket(&b2)
-            .key("copy")
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(out.copy_object_result().unwrap().e_tag(), Some(etag.as_str()));
+        let got = s3.get_object().bucket(&b2).key("copy").send().await.unwrap();
         assert_eq!(got.content_type(), Some("text/plain"));
-        assert_eq!(
-            got.metadata().unwrap().get("a").map(String::as_str),
-            Some("1")
-        );
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            body.as_slice()
-        );
+        assert_eq!(got.metadata().unwrap().get("a").map(String::as_str), Some("1"));
+        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), body.as_slice());
 
         s3.copy_object()
             .bucket(&b1)
@@ -456,19 +362,10 @@ async fn copy_object_copies_or_replaces_metadata_across_buckets() {
             .send()
             .await
             .unwrap();
-        let head = s3
-            .head_object()
-            .bucket(&b1)
-            .key("replaced")
-            .send()
-            .await
-            .unwrap();
+        let head = s3.head_object().bucket(&b1).key("replaced").send().await.unwrap();
         assert_eq!(head.content_type(), Some("image/png"));
         let meta = head.metadata().unwrap();
-        assert_eq!(
-            (meta.get("a"), meta.get("b").map(String::as_str)),
-            (None, Some("2"))
-        );
+        assert_eq!((meta.get("a"), meta.get("b").map(String::as_str)), (None, Some("2")));
 
         // Copying onto itself without a change is refused; with REPLACE it is allowed.
         let res = s3
@@ -488,17 +385,8 @@ async fn copy_object_copies_or_replaces_metadata_across_buckets() {
             .send()
             .await
             .unwrap();
-        let got = s3
-            .get_object()
-            .bucket(&b1)
-            .key("orig")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            body.as_slice()
-        );
+        let got = s3.get_object().bucket(&b1).key("orig").send().await.unwrap();
+        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), body.as_slice());
 
         let res = s3
             .copy_object()
@@ -566,10 +454,7 @@ async fn a_client_that_disconnects_mid_body_leaves_nothing() {
     for backend in BACKENDS {
         let srv = TestServer::start(backend).await;
         let (s3, b) = setup(&srv).await;
-        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(
-            std::time::Duration::from_secs(300),
-        )
-        .unwrap();
+        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300)).unwrap();
         let url = s3
             .put_object()
             .bucket(&b)
@@ -600,11 +485,7 @@ async fn a_client_that_disconnects_mid_body_leaves_nothing() {
 
 #[tokio::test]
 async fn virtual_hosted_style_names_the_bucket_in_the_host() {
-    let srv = TestServer::start_with(
-        crate::common::Backend::Fs,
-        &[("GODRIVE_S3_DOMAIN", "s3.test")],
-    )
-    .await;
+    let srv = TestServer::start_with(crate::common::Backend::Fs, &[("GODRIVE_S3_DOMAIN", "s3.test")]).await;
     let u = srv.user().await;
     let path_style = srv.client(&u);
     let b = unique("vhost");
@@ -629,9 +510,7 @@ async fn virtual_hosted_style_names_the_bucket_in_the_host() {
         .force_path_style(false)
         .build();
     let vh = aws_sdk_s3::Client::from_conf(vhost_conf);
-    let cfg =
-        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60))
-            .unwrap();
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60)).unwrap();
     let url = vh
         .get_object()
         .bucket(&b)
@@ -641,10 +520,7 @@ async fn virtual_hosted_style_names_the_bucket_in_the_host() {
         .unwrap()
         .uri()
         .to_owned();
-    assert!(
-        url.starts_with(&format!("http://{b}.s3.test:{port}/v1/")),
-        "{url}"
-    );
+    assert!(url.starts_with(&format!("http://{b}.s3.test:{port}/v1/")), "{url}");
     let local = url.replacen(&format!("{b}.s3.test"), "127.0.0.1", 1);
     let resp = reqwest::Client::new()
         .get(&local)
@@ -655,8 +531,6 @@ async fn virtual_hosted_style_names_the_bucket_in_the_host() {
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.unwrap(), "vh");
     // Path style and the JSON API keep working on the bare address.
-    let live = reqwest::get(format!("{}/v1/health/live", srv.url()))
-        .await
-        .unwrap();
+    let live = reqwest::get(format!("{}/v1/health/live", srv.url())).await.unwrap();
     assert_eq!(live.status().as_u16(), 200);
 }

@@ -10,21 +10,15 @@ use crate::common::{BACKENDS, Backend, TestServer, unique};
 async fn health_endpoints_answer_json() {
     for backend in BACKENDS {
         let srv = TestServer::start(backend).await;
-        let live = reqwest::get(format!("{}/v1/health/live", srv.url()))
-            .await
-            .unwrap();
+        let live = reqwest::get(format!("{}/v1/health/live", srv.url())).await.unwrap();
         assert_eq!(live.status().as_u16(), 200);
-        let ready = reqwest::get(format!("{}/v1/health/ready", srv.url()))
-            .await
-            .unwrap();
+        let ready = reqwest::get(format!("{}/v1/health/ready", srv.url())).await.unwrap();
         assert_eq!(ready.status().as_u16(), 200, "{backend:?}");
         assert!(ready.headers().contains_key("x-request-id"));
         let body: serde_json::Value = ready.json().await.unwrap();
         assert_eq!(body["checks"]["database"], "ok");
         assert_eq!(body["checks"]["storage"], "ok");
-        let missing = reqwest::get(format!("{}/v1/nope", srv.url()))
-            .await
-            .unwrap();
+        let missing = reqwest::get(format!("{}/v1/nope", srv.url())).await.unwrap();
         assert_eq!(missing.status().as_u16(), 404);
         let body: serde_json::Value = missing.json().await.unwrap();
         assert_eq!(body["error"]["code"], "not_found");
@@ -60,30 +54,26 @@ async fn gc_removes_unreferenced_blobs_past_the_grace_period_only() {
             .unwrap();
         // A blob written by an upload whose instance crashed before committing its row.
         let orphan = BlobId::new();
-        let body: godrive::storage::BlobStream = Box::pin(futures::stream::once(async {
-            Ok(bytes::Bytes::from_static(b"lost"))
-        }));
+        let body: godrive::storage::BlobStream =
+            Box::pin(futures::stream::once(async { Ok(bytes::Bytes::from_static(b"lost")) }));
         srv.state.storage.put(orphan, body, 4).await.unwrap();
 
-        let spared = godrive::gc::collect(&srv.state, Duration::from_secs(3600), false)
+        let spared = godrive::gc::collect(&srv.state, Duration::from_secs(3600), Duration::from_secs(3600), false)
             .await
             .unwrap();
         assert_eq!(spared.orphans, 0, "young blobs are spared");
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let dry = godrive::gc::collect(&srv.state, Duration::ZERO, true)
+        let dry = godrive::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), true)
             .await
             .unwrap();
         assert_eq!(dry.orphans, 1);
-        let report = godrive::gc::collect(&srv.state, Duration::ZERO, false)
+        let report = godrive::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), false)
             .await
             .unwrap();
         assert_eq!((report.scanned, report.orphans), (2, 1), "{backend:?}");
         srv.assert_no_orphans().await;
         let got = s3.get_object().bucket(&b).key("kept").send().await.unwrap();
-        assert_eq!(
-            got.body.collect().await.unwrap().into_bytes().as_ref(),
-            b"keep me"
-        );
+        assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"keep me");
     }
 }
 
@@ -112,9 +102,7 @@ async fn ready_reports_an_unreachable_backend() {
         listener,
         std::future::pending(),
     ));
-    let ready = reqwest::get(format!("http://{addr}/v1/health/ready"))
-        .await
-        .unwrap();
+    let ready = reqwest::get(format!("http://{addr}/v1/health/ready")).await.unwrap();
     assert_eq!(ready.status().as_u16(), 503);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["storage"], "unavailable");

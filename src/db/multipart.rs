@@ -1,0 +1,301 @@
+//! Multipart uploads and their parts.
+
+use std::collections::HashMap;
+
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbError;
+use super::objects::Headers;
+use crate::checksum::Checksums;
+
+/// An upload in progress.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The UploadId clients use.
+    pub id: Uuid,
+    /// Target bucket.
+    pub bucket_id: Uuid,
+    /// Target key.
+    pub key: String,
+    /// Headers and metadata to apply at completion.
+    pub headers: Headers,
+    /// Checksum algorithm declared at creation (`CRC32`, ...).
+    pub checksum_algorithm: Option<String>,
+    /// `COMPOSITE` or `FULL_OBJECT`, declared at creation.
+    pub checksum_type: Option<String>,
+    /// The blob the object will be stored under.
+    pub blob_id: Uuid,
+    /// The backend's handle.
+    pub backend_upload: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct UploadRow {
+    id: Uuid,
+    bucket_id: Uuid,
+    key: String,
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<OffsetDateTime>,
+    user_metadata: Json<HashMap<String, String>>,
+    checksum_algorithm: Option<String>,
+    checksum_type: Option<String>,
+    blob_id: Uuid,
+    backend_upload: String,
+    created_at: OffsetDateTime,
+}
+
+impl From<UploadRow> for Upload {
+    fn from(r: UploadRow) -> Self {
+        Self {
+            id: r.id,
+            bucket_id: r.bucket_id,
+            key: r.key,
+            headers: Headers {
+                content_type: r.content_type,
+                content_disposition: r.content_disposition,
+                content_encoding: r.content_encoding,
+                content_language: r.content_language,
+                cache_control: r.cache_control,
+                expires: r.expires,
+                user_metadata: r.user_metadata.0,
+            },
+            checksum_algorithm: r.checksum_algorithm,
+            checksum_type: r.checksum_type,
+            blob_id: r.blob_id,
+            backend_upload: r.backend_upload,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const UPLOAD_COLUMNS: &str = "id, bucket_id, key, content_type, content_disposition, content_encoding, \
+     content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, blob_id, \
+     backend_upload, created_at";
+
+/// A stored part.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Part {
+    /// 1 to 10000.
+    pub part_number: i32,
+    /// Length in bytes.
+    pub size: i64,
+    /// Hex MD5 without quotes.
+    pub etag: String,
+    /// The backend's token for the part.
+    pub backend_part: String,
+    /// Flexible checksums of the part.
+    pub checksums: Json<Checksums>,
+    /// When it was uploaded.
+    pub created_at: OffsetDateTime,
+}
+
+/// Records a new upload.
+pub async fn create(db: impl PgExecutor<'_>, u: &Upload) -> Result<(), DbError> {
+    let h = &u.headers;
+    sqlx::query(
+        "insert into multipart_uploads (id, bucket_id, key, content_type, content_disposition,
+                content_encoding, content_language, cache_control, expires, user_metadata,
+                checksum_algorithm, checksum_type, blob_id, backend_upload)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(u.id)
+    .bind(u.bucket_id)
+    .bind(&u.key)
+    .bind(h.content_type.as_deref())
+    .bind(h.content_disposition.as_deref())
+    .bind(h.content_encoding.as_deref())
+    .bind(h.content_language.as_deref())
+    .bind(h.cache_control.as_deref())
+    .bind(h.expires)
+    .bind(Json(&h.user_metadata))
+    .bind(u.checksum_algorithm.as_deref())
+    .bind(u.checksum_type.as_deref())
+    .bind(u.blob_id)
+    .bind(&u.backend_upload)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An upload that is not being completed, by id, bucket and key.
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Upload>, DbError> {
+    let row: Option<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads
+          where id = $1 and bucket_id = $2 and key = $3 and not completing"
+    ))
+    .bind(id)
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Upload::from))
+}
+
+/// Records a part, replacing an earlier upload of the same number; returns the replaced
+/// part's backend token. Fails with a foreign-key error if the upload is gone.
+pub async fn put_part(
+    tx: &mut PgConnection,
+    upload_id: Uuid,
+    part_number: i32,
+    size: i64,
+    etag: &str,
+    backend_part: &str,
+    checksums: &Checksums,
+) -> Result<Option<String>, DbError> {
+    // Lock the upload row: a concurrent complete or abort waits for this part, or this part
+    // finds the upload gone.
+    let live: Option<Uuid> =
+        sqlx::query_scalar("select id from multipart_uploads where id = $1 and not completing for share")
+            .bind(upload_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if live.is_none() {
+        return Err(DbError::Sqlx(sqlx::Error::RowNotFound));
+    }
+    let old: Option<String> = sqlx::query_scalar(
+        "select backend_part from multipart_parts where upload_id = $1 and part_number = $2 for update",
+    )
+    .bind(upload_id)
+    .bind(part_number)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (upload_id, part_number) do update
+            set size = excluded.size, etag = excluded.etag, backend_part = excluded.backend_part,
+                checksums = excluded.checksums, created_at = now()",
+    )
+    .bind(upload_id)
+    .bind(part_number)
+    .bind(size)
+    .bind(etag)
+    .bind(backend_part)
+    .bind(Json(checksums))
+    .execute(&mut *tx)
+    .await?;
+    Ok(old)
+}
+
+/// Parts after `after`, ascending, at most `limit`.
+pub async fn list_parts(
+    db: impl PgExecutor<'_>,
+    upload_id: Uuid,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<Part>, DbError> {
+    Ok(sqlx::query_as(
+        "select part_number, size, etag, backend_part, checksums, created_at from multipart_parts
+          where upload_id = $1 and part_number > $2 order by part_number limit $3",
+    )
+    .bind(upload_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Uploads of a bucket under `prefix`, ordered by key then creation, after the
+/// (`key_marker`, `upload_id_marker`) position.
+pub async fn list_uploads(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    prefix: &str,
+    key_marker: Option<&str>,
+    upload_id_marker: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Upload>, DbError> {
+    let rows: Vec<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads
+          where bucket_id = $1 and not completing and starts_with(key, $2)
+            and ($3::text is null
+                 or key > $3
+                 or (key = $3 and $4::uuid is not null
+                     and (created_at, id) > (select created_at, id from multipart_uploads where id = $4)))
+          order by key, created_at, id
+          limit $5"
+    ))
+    .bind(bucket_id)
+    .bind(prefix)
+    .bind(key_marker)
+    .bind(upload_id_marker)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Upload::from).collect())
+}
+
+/// Claims an upload for completion, so no second completion or abort can run at the same
+/// time. `None` if it does not exist or is already being completed.
+pub async fn begin_complete(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    bucket_id: Uuid,
+    key: &str,
+) -> Result<Option<Upload>, DbError> {
+    let row: Option<UploadRow> = sqlx::query_as(&format!(
+        "update multipart_uploads set completing = true
+          where id = $1 and bucket_id = $2 and key = $3 and not completing
+          returning {UPLOAD_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Upload::from))
+}
+
+/// Gives an upload back after a completion that failed before touching the backend.
+pub async fn cancel_complete(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), DbError> {
+    sqlx::query("update multipart_uploads set completing = false where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes an upload that is not being completed, with its parts; returns it so its
+/// backend upload can be dropped.
+pub async fn abort(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Upload>, DbError> {
+    let row: Option<UploadRow> = sqlx::query_as(&format!(
+        "delete from multipart_uploads
+          where id = $1 and bucket_id = $2 and key = $3 and not completing
+          returning {UPLOAD_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Upload::from))
+}
+
+/// Removes an upload and its parts (inside the completion transaction, or by gc).
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, DbError> {
+    let done = sqlx::query("delete from multipart_uploads where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Uploads created before `cutoff` (gc aborts them).
+pub async fn stale(db: impl PgExecutor<'_>, cutoff: OffsetDateTime) -> Result<Vec<Upload>, DbError> {
+    let rows: Vec<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads where created_at < $1 order by created_at"
+    ))
+    .bind(cutoff)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Upload::from).collect())
+}

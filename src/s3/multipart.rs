@@ -1,0 +1,659 @@
+//! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+//! ListMultipartUploads.
+//!
+//! Parts live inside the backend's upload (s3: the backend's own multipart upload under the
+//! object's blob name; fs: a parts folder), so aborting or completing the upload removes
+//! every part, listed or not. The object row appears only when completion commits.
+
+use std::collections::HashMap;
+
+use md5::{Digest as _, Md5};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use uuid::Uuid;
+
+use super::copy::SourceConditions;
+use super::object::{MAX_PUT_SIZE, check_key, headers_from, set_checksums};
+use super::upload::{self, Expected, PendingBlob, check_content_md5};
+use super::{GoDriveS3, caller, error, owned_bucket};
+use crate::checksum::{self, Algorithm, Checksums};
+use crate::db::multipart::{self, Part, Upload};
+use crate::db::objects::NewObject;
+use crate::storage::{BlobId, StorageError};
+
+/// Every part but the last must be at least this large (5 MiB).
+pub const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
+const MAX_PARTS: i32 = 10_000;
+const LIST_LIMIT: i32 = 1000;
+
+fn no_such_upload() -> s3s::S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
+}
+
+fn upload_id(s: &str) -> S3Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| no_such_upload())
+}
+
+fn part_number(n: i32) -> S3Result<i32> {
+    if (1..=MAX_PARTS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
+fn algorithm_of(u: &Upload) -> Option<Algorithm> {
+    u.checksum_algorithm.as_deref().and_then(Algorithm::parse)
+}
+
+/// The checksum type a new upload uses: as asked, else FULL_OBJECT for CRC64NVME (the only
+/// type S3 allows for it) and COMPOSITE for the others.
+fn checksum_type(algorithm: Option<Algorithm>, asked: Option<&ChecksumType>) -> S3Result<Option<String>> {
+    let Some(a) = algorithm else {
+        return match asked {
+            Some(_) => Err(s3_error!(
+                InvalidRequest,
+                "x-amz-checksum-type requires x-amz-checksum-algorithm."
+            )),
+            None => Ok(None),
+        };
+    };
+    let t = match asked.map(|t| t.as_str().to_ascii_uppercase()) {
+        Some(t) if t == ChecksumType::FULL_OBJECT || t == ChecksumType::COMPOSITE => t,
+        Some(_) => return Err(s3_error!(InvalidRequest, "Invalid x-amz-checksum-type.")),
+        None if a == Algorithm::Crc64nvme => ChecksumType::FULL_OBJECT.to_owned(),
+        None => ChecksumType::COMPOSITE.to_owned(),
+    };
+    if t == ChecksumType::FULL_OBJECT && !a.supports_full_object() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The FULL_OBJECT checksum type is only supported for CRC algorithms."
+        ));
+    }
+    if t == ChecksumType::COMPOSITE && a == Algorithm::Crc64nvme {
+        return Err(s3_error!(
+            InvalidRequest,
+            "CRC64NVME supports only the FULL_OBJECT checksum type."
+        ));
+    }
+    Ok(Some(t))
+}
+
+/// The `x-amz-copy-source-range` of UploadPartCopy: `bytes=first-last`, inside the source.
+fn copy_range(header: Option<&str>, size: u64) -> S3Result<Option<std::ops::Range<u64>>> {
+    let Some(h) = header else { return Ok(None) };
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let (first, last) = h
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let (first, last): (u64, u64) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok(Some(first..last + 1))
+}
+
+fn stored_checksum(part: &Part, a: Algorithm) -> Option<&str> {
+    part.checksums.0.get(a)
+}
+
+fn completed_checksum(p: &CompletedPart, a: Algorithm) -> Option<&str> {
+    match a {
+        Algorithm::Crc32 => p.checksum_crc32.as_deref(),
+        Algorithm::Crc32c => p.checksum_crc32c.as_deref(),
+        Algorithm::Crc64nvme => p.checksum_crc64nvme.as_deref(),
+        Algorithm::Sha1 => p.checksum_sha1.as_deref(),
+        Algorithm::Sha256 => p.checksum_sha256.as_deref(),
+    }
+}
+
+fn owner(user_id: Uuid) -> Owner {
+    Owner {
+        id: Some(user_id.to_string()),
+        display_name: None,
+    }
+}
+
+fn initiator(user_id: Uuid) -> Initiator {
+    Initiator {
+        id: Some(user_id.to_string()),
+        display_name: None,
+    }
+}
+
+impl GoDriveS3 {
+    async fn live_upload(&self, id: &str, bucket_id: Uuid, key: &str) -> S3Result<Upload> {
+        multipart::get(&self.state.db, upload_id(id)?, bucket_id, key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(no_such_upload)
+    }
+
+    pub(super) async fn do_create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let i = req.input;
+        check_key(&i.key)?;
+        let algorithm = match &i.checksum_algorithm {
+            None => None,
+            Some(a) => Some(
+                Algorithm::parse(a.as_str())
+                    .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?,
+            ),
+        };
+        let ctype = checksum_type(algorithm, i.checksum_type.as_ref())?;
+        let blob = BlobId::new();
+        let backend_upload = self.state.storage.create_upload(blob).await.map_err(error::storage)?;
+        let upload = Upload {
+            id: Uuid::new_v4(),
+            bucket_id,
+            key: i.key.clone(),
+            headers: headers_from(
+                i.content_type,
+                i.content_disposition,
+                i.content_encoding,
+                i.content_language,
+                i.cache_control,
+                i.expires,
+                i.metadata,
+            ),
+            checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
+            checksum_type: ctype.clone(),
+            blob_id: blob.0,
+            backend_upload,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        if let Err(e) = multipart::create(&self.state.db, &upload).await {
+            let _ = self.state.storage.abort_upload(blob, &upload.backend_upload).await;
+            return Err(error::db(e));
+        }
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(upload.id.to_string()),
+            checksum_algorithm: algorithm.map(|a| ChecksumAlgorithm::from(a.name().to_owned())),
+            checksum_type: ctype.map(ChecksumType::from),
+            ..Default::default()
+        }))
+    }
+
+    /// Streams one part into the backend upload and records it; returns its digests.
+    async fn store_part(
+        &self,
+        upload: &Upload,
+        number: i32,
+        body: Option<StreamingBlob>,
+        len: u64,
+        expected: Expected,
+        content_md5: Option<&str>,
+    ) -> S3Result<upload::Digests> {
+        let blob = BlobId(upload.blob_id);
+        let storage = self.state.storage.clone();
+        let handle = upload.backend_upload.clone();
+        let expected = expected.also(algorithm_of(upload));
+        let (digests, token) = upload::hash_through(body, expected, |stream| async move {
+            storage.put_part(blob, &handle, number, stream, len).await
+        })
+        .await?;
+        // A refused or unrecorded part is dropped now; anything missed goes with the upload.
+        let drop_part = |token: String| {
+            let storage = self.state.storage.clone();
+            let handle = upload.backend_upload.clone();
+            tokio::spawn(async move {
+                let _ = storage.delete_part(blob, &handle, &token).await;
+            });
+        };
+        if let Err(e) = check_content_md5(content_md5, &digests.md5) {
+            drop_part(token);
+            return Err(e);
+        }
+        let size = i64::try_from(digests.len).map_err(error::internal)?;
+        let recorded = async {
+            let mut tx = self.state.db.begin().await?;
+            let old = multipart::put_part(
+                &mut tx,
+                upload.id,
+                number,
+                size,
+                &hex::encode(digests.md5),
+                &token,
+                &digests.checksums,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, crate::db::DbError>(old)
+        }
+        .await;
+        match recorded {
+            Ok(Some(old)) if old != token => drop_part(old),
+            Ok(_) => {}
+            Err(crate::db::DbError::Sqlx(sqlx::Error::RowNotFound)) => {
+                drop_part(token);
+                return Err(no_such_upload());
+            }
+            Err(e) => {
+                drop_part(token);
+                return Err(error::db(e));
+            }
+        }
+        Ok(digests)
+    }
+
+    pub(super) async fn do_upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let expected = Expected::from_request(&req.headers, req.trailing_headers.clone())?;
+        let i = req.input;
+        let number = part_number(i.part_number)?;
+        let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
+        let len = i
+            .content_length
+            .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
+        let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
+        if len > MAX_PUT_SIZE {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "Your proposed upload exceeds the maximum allowed object size."
+            ));
+        }
+        let digests = self
+            .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
+            .await?;
+        let mut out = UploadPartOutput {
+            e_tag: Some(ETag::Strong(hex::encode(digests.md5))),
+            ..Default::default()
+        };
+        set_checksums!(out, &digests.checksums);
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let user_id = caller(&req)?.user_id;
+        let i = req.input;
+        let number = part_number(i.part_number)?;
+        let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
+        let (_, src) = self.copy_source(user_id, &i.copy_source).await?;
+        SourceConditions {
+            if_match: i.copy_source_if_match.as_ref(),
+            if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
+            if_none_match: i.copy_source_if_none_match.as_ref(),
+            if_modified_since: i.copy_source_if_modified_since.as_ref(),
+        }
+        .check(&src)?;
+        let size = src.size as u64;
+        let range = copy_range(i.copy_source_range.as_deref(), size)?;
+        let len = range.as_ref().map_or(size, |r| r.end - r.start);
+        if len > MAX_PUT_SIZE {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+            ));
+        }
+        let body = match self.state.storage.get(BlobId(src.blob_id), range).await {
+            Ok(b) => b,
+            Err(StorageError::NotFound) => return Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+            Err(e) => return Err(error::storage(e)),
+        };
+        let digests = self
+            .store_part(
+                &upload,
+                number,
+                Some(StreamingBlob::wrap(body)),
+                len,
+                Expected::none(),
+                None,
+            )
+            .await?;
+        let mut result = CopyPartResult {
+            e_tag: Some(ETag::Strong(hex::encode(digests.md5))),
+            last_modified: Some(time::OffsetDateTime::now_utc().into()),
+            ..Default::default()
+        };
+        set_checksums!(result, &digests.checksums);
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(result),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let sent = Expected::from_request(&req.headers, None)?;
+        let i = req.input;
+        let id = upload_id(&i.upload_id)?;
+        let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        if requested.is_empty() {
+            return Err(s3_error!(MalformedXML, "You must specify at least one part."));
+        }
+        let mut numbers = Vec::with_capacity(requested.len());
+        for p in &requested {
+            let n = p
+                .part_number
+                .ok_or_else(|| s3_error!(MalformedXML, "Each part needs a PartNumber."))?;
+            if numbers.last().is_some_and(|last| *last >= n) {
+                return Err(s3_error!(
+                    InvalidPartOrder,
+                    "The list of parts was not in ascending order. Parts must be ordered by part number."
+                ));
+            }
+            numbers.push(n);
+        }
+        let upload = multipart::begin_complete(&self.state.db, id, bucket_id, &i.key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(no_such_upload)?;
+        match self.complete(&upload, &requested, sent).await {
+            Ok(out) => Ok(S3Response::new(CompleteMultipartUploadOutput {
+                bucket: Some(i.bucket.clone()),
+                key: Some(i.key.clone()),
+                location: Some(format!("/{}/{}", i.bucket, i.key)),
+                ..out
+            })),
+            Err(e) => {
+                // Give the upload back so the client can fix its request and retry.
+                multipart::cancel_complete(&self.state.db, id)
+                    .await
+                    .map_err(error::db)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Validates the part list, assembles the blob and commits the object.
+    async fn complete(
+        &self,
+        upload: &Upload,
+        requested: &[CompletedPart],
+        sent: Expected,
+    ) -> S3Result<CompleteMultipartUploadOutput> {
+        let stored: HashMap<i32, Part> = multipart::list_parts(&self.state.db, upload.id, 0, i64::from(MAX_PARTS) + 1)
+            .await
+            .map_err(error::db)?
+            .into_iter()
+            .map(|p| (p.part_number, p))
+            .collect();
+        let algorithm = algorithm_of(upload);
+        let mut chosen: Vec<&Part> = Vec::with_capacity(requested.len());
+        for (idx, p) in requested.iter().enumerate() {
+            let invalid = || {
+                s3_error!(
+                    InvalidPart,
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+                )
+            };
+            let part = p.part_number.and_then(|n| stored.get(&n)).ok_or_else(invalid)?;
+            let etag = p.e_tag.as_ref().map(|e| e.value().trim_matches('"').to_owned());
+            if etag.as_deref() != Some(part.etag.as_str()) {
+                return Err(invalid());
+            }
+            for a in checksum::ALL {
+                if let Some(v) = completed_checksum(p, a)
+                    && stored_checksum(part, a) != Some(v)
+                {
+                    return Err(invalid());
+                }
+            }
+            if idx + 1 < requested.len() && part.size < MIN_PART_SIZE {
+                return Err(s3_error!(
+                    EntityTooSmall,
+                    "Your proposed upload is smaller than the minimum allowed object size."
+                ));
+            }
+            chosen.push(part);
+        }
+
+        // ETag: MD5 of the concatenated binary part MD5s, then "-<parts>".
+        let mut md5s = Md5::new();
+        for p in &chosen {
+            md5s.update(hex::decode(&p.etag).map_err(error::internal)?);
+        }
+        let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
+        let size: i64 = chosen.iter().map(|p| p.size).sum();
+
+        let mut checksums = Checksums::default();
+        if let Some(a) = algorithm {
+            let full = upload.checksum_type.as_deref() == Some(ChecksumType::FULL_OBJECT);
+            let value = if full {
+                let parts: Option<Vec<(&str, u64)>> = chosen
+                    .iter()
+                    .map(|p| stored_checksum(p, a).map(|v| (v, p.size as u64)))
+                    .collect();
+                parts.and_then(|ps| checksum::full_object(a, &ps))
+            } else {
+                let parts: Option<Vec<&str>> = chosen.iter().map(|p| stored_checksum(p, a)).collect();
+                parts.and_then(|ps| checksum::composite(a, &ps))
+            };
+            let value =
+                value.ok_or_else(|| s3_error!(InvalidRequest, "A part is missing its {} checksum.", a.name()))?;
+            checksums.0.insert(a, value);
+        }
+        // A whole-object checksum sent with the completion must match what the parts make.
+        sent.verify_whole(&checksums)?;
+
+        let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
+        let blob = BlobId(upload.blob_id);
+        self.state
+            .storage
+            .complete_upload(blob, &upload.backend_upload, &parts)
+            .await
+            .map_err(|e| match e {
+                StorageError::NotFound => no_such_upload(),
+                other => error::storage(other),
+            })?;
+        let pending = PendingBlob::adopt(self.state.storage.clone(), blob);
+        let new = NewObject {
+            bucket_id: upload.bucket_id,
+            key: upload.key.clone(),
+            size,
+            etag: etag.clone(),
+            md5: None,
+            sha256: None,
+            headers: upload.headers.clone(),
+            checksums: checksums.clone(),
+            checksum_type: upload.checksum_type.clone(),
+            parts_count: Some(chosen.len() as i32),
+            blob_id: blob.0,
+        };
+        upload::commit_and_finish(&self.state, new, pending, Some(upload.id)).await?;
+        let mut out = CompleteMultipartUploadOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        };
+        set_checksums!(out, &checksums, upload.checksum_type.clone());
+        Ok(out)
+    }
+
+    pub(super) async fn do_abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let i = req.input;
+        let upload = multipart::abort(&self.state.db, upload_id(&i.upload_id)?, bucket_id, &i.key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(no_such_upload)?;
+        // The row is gone, so no new part can be recorded; now drop the bytes.
+        if let Err(e) = self
+            .state
+            .storage
+            .abort_upload(BlobId(upload.blob_id), &upload.backend_upload)
+            .await
+        {
+            tracing::warn!(error = %e, "could not abort the backend upload");
+        }
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let user_id = caller(&req)?.user_id;
+        let i = req.input;
+        let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
+        let max = i.max_parts.unwrap_or(LIST_LIMIT).clamp(0, LIST_LIMIT);
+        let after = i.part_number_marker.unwrap_or(0);
+        let mut parts = multipart::list_parts(&self.state.db, upload.id, after, i64::from(max) + 1)
+            .await
+            .map_err(error::db)?;
+        let truncated = parts.len() > max as usize;
+        parts.truncate(max as usize);
+        let next = if truncated {
+            parts.last().map(|p| p.part_number)
+        } else {
+            None
+        };
+        let parts = parts
+            .into_iter()
+            .map(|p| {
+                let mut out = s3s::dto::Part {
+                    part_number: Some(p.part_number),
+                    size: Some(p.size),
+                    e_tag: Some(ETag::Strong(p.etag.clone())),
+                    last_modified: Some(p.created_at.into()),
+                    ..Default::default()
+                };
+                set_checksums!(out, &p.checksums.0);
+                out
+            })
+            .collect();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(upload.id.to_string()),
+            part_number_marker: i.part_number_marker,
+            next_part_number_marker: next,
+            max_parts: Some(max),
+            is_truncated: Some(truncated),
+            parts: Some(parts),
+            owner: Some(owner(user_id)),
+            initiator: Some(initiator(user_id)),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+            checksum_type: upload.checksum_type.map(ChecksumType::from),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let user_id = caller(&req)?.user_id;
+        let i = req.input;
+        let max = i.max_uploads.unwrap_or(LIST_LIMIT).clamp(0, LIST_LIMIT);
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let key_marker = i.key_marker.clone().filter(|k| !k.is_empty());
+        // The upload-id marker counts only together with a key marker, as in S3.
+        let id_marker = key_marker
+            .as_ref()
+            .and(i.upload_id_marker.as_deref())
+            .and_then(|m| Uuid::parse_str(m).ok());
+        let mut uploads = multipart::list_uploads(
+            &self.state.db,
+            bucket_id,
+            &prefix,
+            key_marker.as_deref(),
+            id_marker,
+            i64::from(max) + 1,
+        )
+        .await
+        .map_err(error::db)?;
+        let truncated = uploads.len() > max as usize;
+        uploads.truncate(max as usize);
+        let (next_key, next_id) = match (truncated, uploads.last()) {
+            (true, Some(u)) => (Some(u.key.clone()), Some(u.id.to_string())),
+            _ => (None, None),
+        };
+        let list = uploads
+            .into_iter()
+            .map(|u| MultipartUpload {
+                key: Some(u.key),
+                upload_id: Some(u.id.to_string()),
+                initiated: Some(u.created_at.into()),
+                owner: Some(owner(user_id)),
+                initiator: Some(initiator(user_id)),
+                storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
+                checksum_type: u.checksum_type.map(ChecksumType::from),
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(i.bucket),
+            prefix: Some(prefix),
+            key_marker: i.key_marker,
+            upload_id_marker: i.upload_id_marker,
+            next_key_marker: next_key,
+            next_upload_id_marker: next_id,
+            max_uploads: Some(max),
+            is_truncated: Some(truncated),
+            uploads: Some(list),
+            delimiter: i.delimiter,
+            encoding_type: i.encoding_type,
+            ..Default::default()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_ranges_are_inclusive_and_bounded() {
+        assert_eq!(copy_range(None, 10).unwrap(), None);
+        assert_eq!(copy_range(Some("bytes=0-9"), 10).unwrap(), Some(0..10));
+        assert_eq!(copy_range(Some("bytes=3-3"), 10).unwrap(), Some(3..4));
+        assert!(copy_range(Some("bytes=5-10"), 10).is_err());
+        assert!(copy_range(Some("bytes=5-2"), 10).is_err());
+        assert!(copy_range(Some("5-6"), 10).is_err());
+        assert!(copy_range(Some("bytes=-6"), 10).is_err());
+    }
+
+    #[test]
+    fn checksum_types_follow_s3_rules() {
+        assert_eq!(checksum_type(None, None).unwrap(), None);
+        assert_eq!(
+            checksum_type(Some(Algorithm::Crc32), None).unwrap().as_deref(),
+            Some("COMPOSITE")
+        );
+        assert_eq!(
+            checksum_type(Some(Algorithm::Crc64nvme), None).unwrap().as_deref(),
+            Some("FULL_OBJECT")
+        );
+        let full = ChecksumType::from_static(ChecksumType::FULL_OBJECT);
+        assert_eq!(
+            checksum_type(Some(Algorithm::Crc32c), Some(&full)).unwrap().as_deref(),
+            Some("FULL_OBJECT")
+        );
+        assert!(checksum_type(Some(Algorithm::Sha256), Some(&full)).is_err());
+        let composite = ChecksumType::from_static(ChecksumType::COMPOSITE);
+        assert!(checksum_type(Some(Algorithm::Crc64nvme), Some(&composite)).is_err());
+    }
+}
