@@ -208,7 +208,7 @@ impl GoDriveS3 {
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
         let expected = expected.also(algorithm_of(upload));
-        let (digests, token) = upload::hash_through(body, expected, |stream| async move {
+        let (digests, token) = upload::hash_through(body, len, expected, |stream| async move {
             storage.put_part(blob, &handle, number, stream, len).await
         })
         .await?;

@@ -186,38 +186,61 @@ fn invalid_checksum(a: Algorithm) -> S3Error {
 }
 
 /// Passes the request body through while hashing it; remembers why the body failed.
+///
+/// The chunk that completes the declared length is held back until the request body has
+/// ended: a sink that stops reading at the declared length (the S3 client does) would
+/// otherwise never let s3s parse the aws-chunked trailer, and its checksum would go unchecked.
 struct Hashing {
     inner: Option<StreamingBlob>,
     state: Arc<Mutex<HashState>>,
+    declared: u64,
+    held: Option<Bytes>,
+}
+
+impl Hashing {
+    fn fail(&mut self, e: s3s::StdError) -> Poll<Option<Result<Bytes, io::Error>>> {
+        let msg = e.to_string();
+        self.state.lock().expect("hash state lock").body_error = Some(body_error(e));
+        self.inner = None;
+        self.held = None;
+        Poll::Ready(Some(Err(io::Error::other(msg))))
+    }
 }
 
 impl Stream for Hashing {
     type Item = Result<Bytes, io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match Pin::new(inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(chunk))) => {
-                let mut st = self.state.lock().expect("hash state lock");
-                st.md5.update(&chunk);
-                st.sha256.update(&chunk);
-                st.checksums.update(&chunk);
-                st.len += chunk.len() as u64;
-                Poll::Ready(Some(Ok(chunk)))
+        loop {
+            let Some(inner) = self.inner.as_mut() else {
+                return Poll::Ready(self.held.take().map(Ok));
+            };
+            match Pin::new(inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if self.held.is_some() {
+                        return self.fail("body longer than declared".into());
+                    }
+                    let complete = {
+                        let mut st = self.state.lock().expect("hash state lock");
+                        st.md5.update(&chunk);
+                        st.sha256.update(&chunk);
+                        st.checksums.update(&chunk);
+                        st.len += chunk.len() as u64;
+                        st.len >= self.declared
+                    };
+                    if !complete {
+                        return Poll::Ready(Some(Ok(chunk)));
+                    }
+                    // Hold the last chunk and read on to the end of the body.
+                    self.held = Some(chunk);
+                }
+                Poll::Ready(Some(Err(e))) => return self.fail(e),
+                Poll::Ready(None) => {
+                    self.inner = None;
+                    return Poll::Ready(self.held.take().map(Ok));
+                }
+                Poll::Pending => return Poll::Pending,
             }
-            Poll::Ready(Some(Err(e))) => {
-                let msg = e.to_string();
-                self.state.lock().expect("hash state lock").body_error = Some(body_error(e));
-                self.inner = None;
-                Poll::Ready(Some(Err(io::Error::other(msg))))
-            }
-            Poll::Ready(None) => {
-                self.inner = None;
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -292,18 +315,21 @@ pub async fn receive(
     let pending = PendingBlob::new(state.storage.clone());
     let storage = state.storage.clone();
     let id = pending.id;
-    let (digests, ()) = hash_through(
-        body,
-        expected,
-        |stream| async move { storage.put(id, stream, len).await },
-    )
+    let (digests, ()) = hash_through(body, len, expected, |stream| async move {
+        storage.put(id, stream, len).await
+    })
     .await?;
     Ok((pending, digests))
 }
 
 /// Runs `sink` over the hashed body, then checks the body's own errors, the sink's result
 /// and the declared checksums, in that order.
-pub async fn hash_through<F, Fut, T>(body: Option<StreamingBlob>, expected: Expected, sink: F) -> S3Result<(Digests, T)>
+pub async fn hash_through<F, Fut, T>(
+    body: Option<StreamingBlob>,
+    len: u64,
+    expected: Expected,
+    sink: F,
+) -> S3Result<(Digests, T)>
 where
     F: FnOnce(crate::storage::BlobStream) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
@@ -318,6 +344,8 @@ where
     let stream = Hashing {
         inner: body,
         state: hash.clone(),
+        declared: len,
+        held: None,
     };
     let stored = sink(Box::pin(stream)).await;
     let mut st = hash.lock().expect("hash state lock");

@@ -1,48 +1,11 @@
 //! Authentication and authorization on the S3 side.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
+use aws_sigv4::http_request::SignableBody;
 
-use crate::common::{Backend, TestServer, TestUser, client_for, code_status, unique};
-
-/// Signs a request by hand with a claimed payload hash (the SDK will not send a wrong one).
-fn signed_put(url: &str, u: &TestUser, claimed_sha256: &str) -> http::Request<()> {
-    let identity: Identity = aws_credential_types::Credentials::new(&u.access_key, &u.secret, None, None, "t").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let signable = SignableRequest::new(
-        "PUT",
-        url,
-        std::iter::empty(),
-        SignableBody::Precomputed(claimed_sha256.into()),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut req = http::Request::builder().method("PUT").uri(url).body(()).unwrap();
-    instructions.apply_to_request_http1x(&mut req);
-    req
-}
-
-fn xml_code(body: &str) -> String {
-    body.split("<Code>")
-        .nth(1)
-        .and_then(|s| s.split("</Code>").next())
-        .unwrap_or("")
-        .to_owned()
-}
+use crate::common::{Backend, TestServer, TestUser, client_for, code_status, sign_request, unique, xml_code};
 
 #[tokio::test]
 async fn unsigned_requests_are_access_denied() {
@@ -249,10 +212,10 @@ async fn a_payload_that_does_not_match_its_signed_sha256_is_refused() {
 /// PUTs `body` signed as if its SHA-256 were that of `promised`.
 async fn send_signed_put(url: &str, u: &TestUser, promised: &[u8], body: &'static str) -> reqwest::Response {
     let claimed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(promised));
-    let req = signed_put(url, u, &claimed);
+    let headers = sign_request("PUT", url, u, &[], SignableBody::Precomputed(claimed));
     let mut builder = reqwest::Client::new().put(url).body(body);
-    for (k, v) in req.headers() {
-        builder = builder.header(k.as_str(), v.to_str().unwrap());
+    for (k, v) in &headers {
+        builder = builder.header(k, v);
     }
     builder.send().await.unwrap()
 }

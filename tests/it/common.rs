@@ -294,3 +294,50 @@ where
         .to_owned();
     (code, status)
 }
+
+/// Signs a request by hand (SigV4 in headers) for what the SDK will not send: a wrong
+/// payload hash, a hand-made aws-chunked body. Returns every header to send, `headers`
+/// included.
+pub fn sign_request(
+    method: &str,
+    url: &str,
+    u: &TestUser,
+    headers: &[(&str, &str)],
+    body: aws_sigv4::http_request::SignableBody<'_>,
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{PayloadChecksumKind, SignableRequest, SigningSettings, sign};
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        aws_credential_types::Credentials::new(&u.access_key, &u.secret, None, None, "t").into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(method, url, headers.iter().copied(), body).unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut req = http::Request::builder().method(method).uri(url).body(()).unwrap();
+    for (k, v) in headers {
+        req.headers_mut()
+            .insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    }
+    instructions.apply_to_request_http1x(&mut req);
+    req.headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The `<Code>` of an S3 XML error body.
+pub fn xml_code(body: &str) -> String {
+    body.split("<Code>")
+        .nth(1)
+        .and_then(|s| s.split("</Code>").next())
+        .unwrap_or("")
+        .to_owned()
+}

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bucket;
+mod checksum;
 mod cli;
 mod common;
 mod list;
