@@ -1,6 +1,6 @@
 //! Multipart uploads and their parts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
@@ -46,6 +46,7 @@ struct UploadRow {
     cache_control: Option<String>,
     expires: Option<OffsetDateTime>,
     user_metadata: Json<HashMap<String, String>>,
+    tags: Json<BTreeMap<String, String>>,
     checksum_algorithm: Option<String>,
     checksum_type: Option<String>,
     blob_id: Uuid,
@@ -67,6 +68,7 @@ impl From<UploadRow> for Upload {
                 cache_control: r.cache_control,
                 expires: r.expires,
                 user_metadata: r.user_metadata.0,
+                tags: r.tags.0,
             },
             checksum_algorithm: r.checksum_algorithm,
             checksum_type: r.checksum_type,
@@ -78,7 +80,7 @@ impl From<UploadRow> for Upload {
 }
 
 const UPLOAD_COLUMNS: &str = "id, bucket_id, key, content_type, content_disposition, content_encoding, \
-     content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, blob_id, \
+     content_language, cache_control, expires, user_metadata, tags, checksum_algorithm, checksum_type, blob_id, \
      backend_upload, created_at";
 
 /// A stored part.
@@ -104,8 +106,8 @@ pub async fn create(db: impl PgExecutor<'_>, u: &Upload) -> Result<(), DbError> 
     sqlx::query(
         "insert into multipart_uploads (id, bucket_id, key, content_type, content_disposition,
                 content_encoding, content_language, cache_control, expires, user_metadata,
-                checksum_algorithm, checksum_type, blob_id, backend_upload)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                checksum_algorithm, checksum_type, blob_id, backend_upload, tags)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(u.id)
     .bind(u.bucket_id)
@@ -121,6 +123,7 @@ pub async fn create(db: impl PgExecutor<'_>, u: &Upload) -> Result<(), DbError> 
     .bind(u.checksum_type.as_deref())
     .bind(u.blob_id)
     .bind(&u.backend_upload)
+    .bind(Json(&h.tags))
     .execute(db)
     .await?;
     Ok(())

@@ -1,6 +1,6 @@
 //! Objects: one row per (bucket, key), naming the blob that holds its bytes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
@@ -27,6 +27,8 @@ pub struct Headers {
     pub expires: Option<OffsetDateTime>,
     /// `x-amz-meta-*`, names without the prefix.
     pub user_metadata: HashMap<String, String>,
+    /// Object tags.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An object as stored.
@@ -73,6 +75,7 @@ struct ObjectRow {
     cache_control: Option<String>,
     expires: Option<OffsetDateTime>,
     user_metadata: Json<HashMap<String, String>>,
+    tags: Json<BTreeMap<String, String>>,
     checksums: Json<Checksums>,
     checksum_type: Option<String>,
     parts_count: Option<i32>,
@@ -97,6 +100,7 @@ impl From<ObjectRow> for Object {
                 cache_control: r.cache_control,
                 expires: r.expires,
                 user_metadata: r.user_metadata.0,
+                tags: r.tags.0,
             },
             checksums: r.checksums.0,
             checksum_type: r.checksum_type,
@@ -108,7 +112,7 @@ impl From<ObjectRow> for Object {
 }
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
-     content_language, cache_control, expires, user_metadata, checksums, checksum_type, parts_count, blob_id, \
+     content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, blob_id, \
      updated_at";
 
 /// What a finished upload or copy commits.
@@ -168,14 +172,14 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
             "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
                     content_disposition = $8, content_encoding = $9, content_language = $10,
                     cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
-                    checksums = $16, checksum_type = $17, parts_count = $18, updated_at = now()
+                    checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, updated_at = now()
               where bucket_id = $1 and key = $2
              returning updated_at"
         } else {
             "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                     content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18)
+                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags)
+             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19)
              on conflict (bucket_id, key) do nothing
              returning updated_at"
         };
@@ -198,6 +202,7 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
             .bind(Json(&new.checksums))
             .bind(new.checksum_type.as_deref())
             .bind(new.parts_count)
+            .bind(Json(&h.tags))
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(at) = done {
@@ -205,6 +210,22 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
         }
         // A concurrent insert of the same key won the race; lock its row and replace it.
     }
+}
+
+/// Replaces an object's tags; `false` if there is no such object.
+pub async fn set_tags(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    key: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<bool, DbError> {
+    let done = sqlx::query("update objects set tags = $3 where bucket_id = $1 and key = $2")
+        .bind(bucket_id)
+        .bind(key)
+        .bind(Json(tags))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Deletes the object at `key`, returning its blob for the caller to remove after commit.

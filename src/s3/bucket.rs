@@ -15,6 +15,7 @@ impl GoDriveS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let user_id = caller(&req)?.user_id;
+        super::acl::check_canned(req.input.acl.as_ref().map(|a| a.as_str()))?;
         let name = req.input.bucket;
         if RESERVED.contains(&name.as_str()) {
             return Err(s3_error!(InvalidBucketName, "The specified bucket name is reserved."));
@@ -103,5 +104,14 @@ impl GoDriveS3 {
         Ok(S3Response::new(GetBucketLocationOutput {
             location_constraint: location,
         }))
+    }
+
+    pub(super) async fn do_get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        owned_bucket(&req)?;
+        // Versioning has never been enabled: S3 then answers with no Status at all.
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 }

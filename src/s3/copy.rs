@@ -90,6 +90,7 @@ impl GoDriveS3 {
         let user_id = caller(&req)?.user_id;
         let input = req.input;
         check_key(&input.key)?;
+        super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
         let (src_bucket, src) = self.copy_source(user_id, &input.copy_source).await?;
         SourceConditions {
             if_match: input.copy_source_if_match.as_ref(),
@@ -118,10 +119,19 @@ impl GoDriveS3 {
                 input.cache_control,
                 input.expires,
                 input.metadata,
+                src.headers.tags.clone(),
             )
         } else {
             src.headers.clone()
         };
+        let mut headers = headers;
+        if input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE)
+        {
+            headers.tags = super::tagging::parse_header(input.tagging.as_deref())?;
+        }
 
         let pending = PendingBlob::new(self.state.storage.clone());
         self.state

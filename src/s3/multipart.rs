@@ -151,6 +151,8 @@ impl GoDriveS3 {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
         check_key(&i.key)?;
+        super::acl::check_canned(i.acl.as_ref().map(|a| a.as_str()))?;
+        let tags = super::tagging::parse_header(i.tagging.as_deref())?;
         let algorithm = match &i.checksum_algorithm {
             None => None,
             Some(a) => Some(
@@ -173,6 +175,7 @@ impl GoDriveS3 {
                 i.cache_control,
                 i.expires,
                 i.metadata,
+                tags,
             ),
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: ctype.clone(),

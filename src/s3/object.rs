@@ -67,6 +67,7 @@ pub fn headers_from(
     cache_control: Option<String>,
     expires: Option<Timestamp>,
     metadata: Option<Metadata>,
+    tags: std::collections::BTreeMap<String, String>,
 ) -> Headers {
     Headers {
         content_type,
@@ -76,6 +77,7 @@ pub fn headers_from(
         cache_control,
         expires: expires.map(OffsetDateTime::from),
         user_metadata: metadata.unwrap_or_default().into_iter().collect(),
+        tags,
     }
 }
 
@@ -156,6 +158,8 @@ impl GoDriveS3 {
         let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
+        super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        let tags = super::tagging::parse_header(input.tagging.as_deref())?;
         let len = input
             .content_length
             .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
@@ -177,6 +181,7 @@ impl GoDriveS3 {
             input.cache_control,
             input.expires,
             input.metadata,
+            tags,
         );
 
         let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
@@ -264,6 +269,7 @@ impl GoDriveS3 {
             cache_control: h.cache_control,
             expires: h.expires.map(Into::into),
             metadata: Some(h.user_metadata.into_iter().collect()),
+            tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
             ..Default::default()
         };
         let mut output = output;

@@ -5,6 +5,7 @@ mod bucket;
 mod checksum;
 mod cli;
 mod common;
+mod compat;
 mod list;
 mod multipart;
 mod object;

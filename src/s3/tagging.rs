@@ -1,0 +1,138 @@
+//! Object tags: PutObjectTagging, GetObjectTagging, DeleteObjectTagging, and the
+//! `x-amz-tagging` header of uploads. Stored with the object row in PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use super::{GoDriveS3, error, owned_bucket};
+use crate::db;
+
+/// S3's limits: 10 tags, keys up to 128 and values up to 256 characters.
+const MAX_TAGS: usize = 10;
+const MAX_KEY: usize = 128;
+const MAX_VALUE: usize = 256;
+
+/// Checks a tag set against S3's limits.
+pub fn validate(tags: &[(String, String)]) -> S3Result<BTreeMap<String, String>> {
+    if tags.len() > MAX_TAGS {
+        return Err(s3_error!(InvalidTag, "Object tags cannot be greater than 10"));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > MAX_KEY {
+            return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
+        }
+        if v.chars().count() > MAX_VALUE {
+            return Err(s3_error!(InvalidTag, "The TagValue you have provided is invalid"));
+        }
+        if out.insert(k.clone(), v.clone()).is_some() {
+            return Err(s3_error!(InvalidTag, "Cannot provide multiple Tags with the same key"));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an `x-amz-tagging` header: URL query encoding, `k1=v1&k2=v2`.
+pub fn parse_header(h: Option<&str>) -> S3Result<BTreeMap<String, String>> {
+    let Some(h) = h.filter(|h| !h.is_empty()) else {
+        return Ok(BTreeMap::new());
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| s3_error!(InvalidArgument, "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates."))
+    };
+    let mut pairs = Vec::new();
+    for pair in h.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        pairs.push((decode(k)?, decode(v)?));
+    }
+    validate(&pairs)
+}
+
+fn tag_set(tags: BTreeMap<String, String>) -> Vec<Tag> {
+    tags.into_iter()
+        .map(|(k, v)| Tag {
+            key: Some(k),
+            value: Some(v),
+        })
+        .collect()
+}
+
+fn no_such_key() -> s3s::S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+impl GoDriveS3 {
+    pub(super) async fn do_put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let i = req.input;
+        let pairs: Vec<(String, String)> = i
+            .tagging
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+            .collect();
+        let tags = validate(&pairs)?;
+        if !db::objects::set_tags(&self.state.db, bucket_id, &i.key, &tags)
+            .await
+            .map_err(error::db)?
+        {
+            return Err(no_such_key());
+        }
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    pub(super) async fn do_get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
+            .await
+            .map_err(error::db)?
+            .ok_or_else(no_such_key)?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tag_set(obj.headers.tags),
+            version_id: None,
+        }))
+    }
+
+    pub(super) async fn do_delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let bucket_id = owned_bucket(&req)?;
+        if !db::objects::set_tags(&self.state.db, bucket_id, &req.input.key, &BTreeMap::new())
+            .await
+            .map_err(error::db)?
+        {
+            return Err(no_such_key());
+        }
+        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagging_headers_are_url_query_encoded() {
+        let t = parse_header(Some("project=blue%20sky&owner=me+too&empty=")).unwrap();
+        assert_eq!(t.get("project").map(String::as_str), Some("blue sky"));
+        assert_eq!(t.get("owner").map(String::as_str), Some("me too"));
+        assert_eq!(t.get("empty").map(String::as_str), Some(""));
+        assert!(parse_header(None).unwrap().is_empty());
+        assert!(parse_header(Some("a=1&a=2")).is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("k{i}=v")).collect();
+        assert!(parse_header(Some(&eleven.join("&"))).is_err());
+        assert!(parse_header(Some(&format!("{}=v", "k".repeat(129)))).is_err());
+    }
+}

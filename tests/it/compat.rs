@@ -1,0 +1,212 @@
+//! What clients call along the way, answered honestly.
+
+use aws_sdk_s3::types::{ObjectCannedAcl, Permission, Tag, Tagging, TaggingDirective};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+
+use crate::common::{Backend, TestServer, code_status, unique, xml_code};
+
+#[tokio::test]
+async fn versioning_and_acls_describe_a_private_unversioned_store() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("compat");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(b"v".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let v = s3.get_bucket_versioning().bucket(&b).send().await.unwrap();
+    assert!(v.status().is_none(), "never enabled");
+    let res = s3
+        .put_bucket_versioning()
+        .bucket(&b)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+
+    for acl in [
+        s3.get_bucket_acl().bucket(&b).send().await.unwrap().grants().to_vec(),
+        s3.get_object_acl()
+            .bucket(&b)
+            .key("k")
+            .send()
+            .await
+            .unwrap()
+            .grants()
+            .to_vec(),
+    ] {
+        assert_eq!(acl.len(), 1);
+        assert_eq!(acl[0].permission(), Some(&Permission::FullControl));
+        assert_eq!(acl[0].grantee().unwrap().id(), Some(u.id.to_string().as_str()));
+    }
+    s3.put_object_acl()
+        .bucket(&b)
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .send()
+        .await
+        .unwrap();
+    let res = s3
+        .put_object_acl()
+        .bucket(&b)
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("pub")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(b"x".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+    let res = s3.get_object_acl().bucket(&b).key("missing").send().await;
+    assert_eq!(code_status(res), ("NoSuchKey".into(), 404));
+
+    // HEAD ?versionId=null works on an unversioned bucket.
+    s3.head_object()
+        .bucket(&b)
+        .key("k")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+    // Unsupported operations say so.
+    let res = s3.get_bucket_policy().bucket(&b).send().await;
+    assert_eq!(code_status(res).1, 501);
+}
+
+#[tokio::test]
+async fn object_tags_are_stored_copied_and_counted() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("tags");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("t")
+        .tagging("project=blue%20sky&team=ops")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_object_tagging().bucket(&b).key("t").send().await.unwrap();
+    let tags: Vec<_> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, vec![("project", "blue sky"), ("team", "ops")]);
+    assert_eq!(
+        s3.get_object().bucket(&b).key("t").send().await.unwrap().tag_count(),
+        Some(2)
+    );
+
+    let set = Tagging::builder()
+        .tag_set(Tag::builder().key("only").value("one").build().unwrap())
+        .build()
+        .unwrap();
+    s3.put_object_tagging()
+        .bucket(&b)
+        .key("t")
+        .tagging(set)
+        .send()
+        .await
+        .unwrap();
+    s3.copy_object()
+        .bucket(&b)
+        .key("copied")
+        .copy_source(format!("{b}/t"))
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_object_tagging().bucket(&b).key("copied").send().await.unwrap();
+    assert_eq!(got.tag_set().len(), 1);
+    s3.copy_object()
+        .bucket(&b)
+        .key("retagged")
+        .copy_source(format!("{b}/t"))
+        .tagging_directive(TaggingDirective::Replace)
+        .tagging("new=tag")
+        .send()
+        .await
+        .unwrap();
+    let got = s3.get_object_tagging().bucket(&b).key("retagged").send().await.unwrap();
+    assert_eq!(got.tag_set()[0].key(), "new");
+
+    s3.delete_object_tagging().bucket(&b).key("t").send().await.unwrap();
+    assert!(
+        s3.get_object_tagging()
+            .bucket(&b)
+            .key("t")
+            .send()
+            .await
+            .unwrap()
+            .tag_set()
+            .is_empty()
+    );
+    let res = s3.get_object_tagging().bucket(&b).key("missing").send().await;
+    assert_eq!(code_status(res), ("NoSuchKey".into(), 404));
+    let too_many: Vec<String> = (0..11).map(|i| format!("k{i}=v")).collect();
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("x")
+        .tagging(too_many.join("&"))
+        .body(b"x".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("InvalidTag".into(), 400));
+}
+
+/// `aws s3 presign`, boto3 and `s3cmd signurl` make SigV2 query-string URLs by default.
+#[tokio::test]
+async fn sigv2_presigned_urls_are_accepted() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("v2");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("doc.txt")
+        .body(b"signed v2".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let url_for = |expires: i64, secret: &str| {
+        let to_sign = format!("GET\n\n\n{expires}\n/{b}/doc.txt");
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(to_sign.as_bytes());
+        let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let sig: String = percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).to_string();
+        format!(
+            "{}/{b}/doc.txt?AWSAccessKeyId={}&Expires={expires}&Signature={sig}",
+            srv.url(),
+            u.access_key
+        )
+    };
+    let future = time::OffsetDateTime::now_utc().unix_timestamp() + 300;
+    let resp = reqwest::get(url_for(future, &u.secret)).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), "signed v2");
+
+    let resp = reqwest::get(url_for(future, "wrong-secret")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(xml_code(&resp.text().await.unwrap()), "SignatureDoesNotMatch");
+    let past = time::OffsetDateTime::now_utc().unix_timestamp() - 10;
+    let resp = reqwest::get(url_for(past, &u.secret)).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+}
