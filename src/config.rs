@@ -408,6 +408,24 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_documented_and_in_the_env_template() {
+        let reference = include_str!("../docs/CONFIGURATION.md");
+        let template = include_str!("../.env.example");
+        for name in SETTINGS {
+            assert!(
+                reference.contains(&format!("`{name}`")),
+                "{name} missing from docs/CONFIGURATION.md"
+            );
+            if *name != "ENVIRONMENT" || template.contains("ENVIRONMENT=") {
+                assert!(
+                    template.contains(&format!("{name}=")),
+                    "{name} missing from .env.example"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let err = load(&[("GODRIVE_CONFIG_DIR", "/nonexistent"), ("GODRIVE_API_PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("GODRIVE_API_PORT"));

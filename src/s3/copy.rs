@@ -4,7 +4,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use time::OffsetDateTime;
 
-use super::object::{check_key, headers_from};
+use super::object::{check_key, headers_of};
 use super::upload::{self, PendingBlob};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use uuid::Uuid;
@@ -111,16 +111,7 @@ impl GoDriveS3 {
             ));
         }
         let headers = if replace {
-            headers_from(
-                input.content_type,
-                input.content_disposition,
-                input.content_encoding,
-                input.content_language,
-                input.cache_control,
-                input.expires,
-                input.metadata,
-                src.headers.tags.clone(),
-            )
+            headers_of!(input, src.headers.tags.clone())
         } else {
             src.headers.clone()
         };

@@ -13,7 +13,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
 use super::copy::SourceConditions;
-use super::object::{MAX_PUT_SIZE, check_key, headers_from, set_checksums};
+use super::object::{MAX_PUT_SIZE, check_key, headers_of, set_checksums};
 use super::upload::{self, Expected, PendingBlob, check_content_md5};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::{self, Algorithm, Checksums};
@@ -167,16 +167,7 @@ impl GoDriveS3 {
             id: Uuid::new_v4(),
             bucket_id,
             key: i.key.clone(),
-            headers: headers_from(
-                i.content_type,
-                i.content_disposition,
-                i.content_encoding,
-                i.content_language,
-                i.cache_control,
-                i.expires,
-                i.metadata,
-                tags,
-            ),
+            headers: headers_of!(i, tags),
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: ctype.clone(),
             blob_id: blob.0,

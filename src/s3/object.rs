@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::upload::{self, check_content_md5};
 use super::{GoDriveS3, error, owned_bucket};
-use crate::db::objects::{self, Headers, NewObject, Object};
+use crate::db::objects::{self, NewObject, Object};
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
@@ -58,28 +58,23 @@ pub fn check_key(key: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// The headers an upload stores, from PutObject or a CopyObject with REPLACE.
-pub fn headers_from(
-    content_type: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    expires: Option<Timestamp>,
-    metadata: Option<Metadata>,
-    tags: std::collections::BTreeMap<String, String>,
-) -> Headers {
-    Headers {
-        content_type,
-        content_disposition,
-        content_encoding,
-        content_language,
-        cache_control,
-        expires: expires.map(OffsetDateTime::from),
-        user_metadata: metadata.unwrap_or_default().into_iter().collect(),
-        tags,
-    }
+/// The headers an upload stores, read from any input that has the standard fields
+/// (PutObject, CopyObject with REPLACE, CreateMultipartUpload).
+macro_rules! headers_of {
+    ($input:expr, $tags:expr) => {
+        $crate::db::objects::Headers {
+            content_type: $input.content_type,
+            content_disposition: $input.content_disposition,
+            content_encoding: $input.content_encoding,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires.map(time::OffsetDateTime::from),
+            user_metadata: $input.metadata.unwrap_or_default().into_iter().collect(),
+            tags: $tags,
+        }
+    };
 }
+pub(super) use headers_of;
 
 fn etag(obj: &Object) -> ETag {
     ETag::Strong(obj.etag.clone())
@@ -173,16 +168,7 @@ impl GoDriveS3 {
         if input.if_match.is_some() || input.if_none_match.is_some() {
             return Err(s3_error!(NotImplemented, "Conditional writes are not supported."));
         }
-        let headers = headers_from(
-            input.content_type,
-            input.content_disposition,
-            input.content_encoding,
-            input.content_language,
-            input.cache_control,
-            input.expires,
-            input.metadata,
-            tags,
-        );
+        let headers = headers_of!(input, tags);
 
         let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
         check_content_md5(input.content_md5.as_deref(), &digests.md5)?;

@@ -4,6 +4,7 @@ mod auth;
 mod bucket;
 mod checksum;
 mod cli;
+mod clients;
 mod common;
 mod compat;
 mod list;
