@@ -54,6 +54,8 @@ pub struct Object {
     pub checksum_type: Option<String>,
     /// Number of parts, for multipart objects.
     pub parts_count: Option<i32>,
+    /// Sizes of the parts, in order, for multipart objects.
+    pub part_sizes: Option<Vec<i64>>,
     /// The blob holding the bytes.
     pub blob_id: Uuid,
     /// Last-Modified.
@@ -79,6 +81,7 @@ struct ObjectRow {
     checksums: Json<Checksums>,
     checksum_type: Option<String>,
     parts_count: Option<i32>,
+    part_sizes: Option<Vec<i64>>,
     blob_id: Uuid,
     updated_at: OffsetDateTime,
 }
@@ -105,6 +108,7 @@ impl From<ObjectRow> for Object {
             checksums: r.checksums.0,
             checksum_type: r.checksum_type,
             parts_count: r.parts_count,
+            part_sizes: r.part_sizes,
             blob_id: r.blob_id,
             updated_at: r.updated_at,
         }
@@ -112,7 +116,8 @@ impl From<ObjectRow> for Object {
 }
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
-     content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, blob_id, \
+     content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
+     blob_id, \
      updated_at";
 
 /// What a finished upload or copy commits.
@@ -138,6 +143,8 @@ pub struct NewObject {
     pub checksum_type: Option<String>,
     /// Number of parts, for multipart objects.
     pub parts_count: Option<i32>,
+    /// Sizes of the parts, in order, for multipart objects.
+    pub part_sizes: Option<Vec<i64>>,
     /// The blob that already durably holds the bytes.
     pub blob_id: Uuid,
 }
@@ -172,14 +179,15 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
             "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
                     content_disposition = $8, content_encoding = $9, content_language = $10,
                     cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
-                    checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, updated_at = now()
+                    checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, part_sizes = $20,
+                    updated_at = now()
               where bucket_id = $1 and key = $2
              returning updated_at"
         } else {
             "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                     content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19)
+                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags, part_sizes)
+             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19, $20)
              on conflict (bucket_id, key) do nothing
              returning updated_at"
         };
@@ -203,6 +211,7 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
             .bind(new.checksum_type.as_deref())
             .bind(new.parts_count)
             .bind(Json(&h.tags))
+            .bind(new.part_sizes.as_deref())
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(at) = done {

@@ -147,6 +147,7 @@ impl GoDriveS3 {
             checksums: src.checksums.clone(),
             checksum_type: src.checksum_type.clone(),
             parts_count: src.parts_count,
+            part_sizes: src.part_sizes.clone(),
             blob_id: pending.id.0,
         };
         let at = upload::commit(&self.state, new, pending).await?;

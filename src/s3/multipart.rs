@@ -472,6 +472,7 @@ impl GoDriveS3 {
             checksums: checksums.clone(),
             checksum_type: upload.checksum_type.clone(),
             parts_count: Some(chosen.len() as i32),
+            part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
             blob_id: blob.0,
         };
         upload::commit_and_finish(&self.state, new, pending, Some(upload.id)).await?;

@@ -143,6 +143,48 @@ fn not_modified(obj: &Object) -> s3s::S3Error {
     err
 }
 
+/// The byte range a request selects: a `Range` header, or `?partNumber=N` (one part of a
+/// multipart object; part 1 of any other object is all of it). `None` is the whole object.
+fn selected_range(obj: &Object, range: Option<&Range>, part: Option<i32>) -> S3Result<Option<std::ops::Range<u64>>> {
+    let total = obj.size as u64;
+    match (range, part) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter"
+        )),
+        (Some(r), None) => r
+            .check(total)
+            .map(Some)
+            .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable")),
+        (None, None) => Ok(None),
+        (None, Some(n)) => {
+            let not_satisfiable = || {
+                error::custom(
+                    "InvalidPartNumber",
+                    http::StatusCode::RANGE_NOT_SATISFIABLE,
+                    "The requested partnumber is not satisfiable",
+                )
+            };
+            if n < 1 {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Part number must be an integer between 1 and 10000, inclusive"
+                ));
+            }
+            match &obj.part_sizes {
+                None if n == 1 => Ok(Some(0..total)),
+                None => Err(not_satisfiable()),
+                Some(sizes) => {
+                    let idx = usize::try_from(n - 1).map_err(|_| not_satisfiable())?;
+                    let size = *sizes.get(idx).ok_or_else(not_satisfiable)? as u64;
+                    let start: u64 = sizes[..idx].iter().map(|s| *s as u64).sum();
+                    Ok(Some(start..start + size))
+                }
+            }
+        }
+    }
+}
+
 fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
     format!("bytes {start}-{}/{total}", end_exclusive - 1)
 }
@@ -185,6 +227,7 @@ impl GoDriveS3 {
             checksums: digests.checksums.clone(),
             checksum_type: (!digests.checksums.is_empty()).then(|| ChecksumType::FULL_OBJECT.to_owned()),
             parts_count: None,
+            part_sizes: None,
             blob_id: pending.id.0,
         };
         upload::commit(&self.state, new, pending).await?;
@@ -206,9 +249,6 @@ impl GoDriveS3 {
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
-        if input.part_number.is_some() {
-            return Err(s3_error!(NotImplemented, "GetObject by partNumber is not supported."));
-        }
         // An overwrite may delete the blob between reading the row and opening the blob;
         // then the row has changed too, so read it again (once).
         let mut attempt = 0;
@@ -221,14 +261,7 @@ impl GoDriveS3 {
                 input.if_none_match.as_ref(),
                 input.if_modified_since.as_ref(),
             )?;
-            let total = obj.size as u64;
-            let range = match &input.range {
-                None => None,
-                Some(r) => Some(
-                    r.check(total)
-                        .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?,
-                ),
-            };
+            let range = selected_range(&obj, input.range.as_ref(), input.part_number)?;
             match self.state.storage.get(BlobId(obj.blob_id), range.clone()).await {
                 Ok(body) => break (obj, body, range),
                 Err(StorageError::NotFound) if attempt == 0 => attempt += 1,
@@ -256,6 +289,7 @@ impl GoDriveS3 {
             expires: h.expires.map(Into::into),
             metadata: Some(h.user_metadata.into_iter().collect()),
             tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
+            parts_count: input.part_number.and(obj.parts_count),
             ..Default::default()
         };
         let mut output = output;
@@ -288,14 +322,9 @@ impl GoDriveS3 {
             input.if_modified_since.as_ref(),
         )?;
         let total = obj.size as u64;
-        let (content_length, content_range) = match &input.range {
+        let (content_length, content_range) = match selected_range(&obj, input.range.as_ref(), input.part_number)? {
             None => (total, None),
-            Some(r) => {
-                let r = r
-                    .check(total)
-                    .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
-                (r.end - r.start, Some(content_range(r.start, r.end, total)))
-            }
+            Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
         };
         let h = obj.headers.clone();
         let mut out = HeadObjectOutput {
@@ -311,7 +340,7 @@ impl GoDriveS3 {
             cache_control: h.cache_control,
             expires: h.expires.map(Into::into),
             metadata: Some(h.user_metadata.into_iter().collect()),
-            parts_count: obj.parts_count,
+            parts_count: input.part_number.and(obj.parts_count),
             ..Default::default()
         };
         if content_range.is_none() && checksum_mode(input.checksum_mode.as_ref()) {

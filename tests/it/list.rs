@@ -43,6 +43,7 @@ async fn seed(srv: &TestServer, bucket: &str, keys: &BTreeSet<String>) {
             checksums: Default::default(),
             checksum_type: None,
             parts_count: None,
+            part_sizes: None,
             blob_id: Uuid::new_v4(),
         };
         commit_put(&mut tx, &new).await.unwrap();
