@@ -219,3 +219,87 @@ async fn send_signed_put(url: &str, u: &TestUser, promised: &[u8], body: &'stati
     }
     builder.send().await.unwrap()
 }
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    use hmac::Mac;
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    m.update(data.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+fn sha_hex(data: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
+}
+
+/// A `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` body: every chunk signed, chained from the seed
+/// signature of the headers. `tamper` flips a byte of the second chunk after signing.
+fn signed_chunks(u: &TestUser, headers: &[(String, String)], chunks: &[&[u8]], tamper: bool) -> Vec<u8> {
+    let get = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+    let amz_date = get("x-amz-date");
+    let auth = get("authorization");
+    let mut prev = auth.rsplit("Signature=").next().unwrap().to_owned();
+    let day = &amz_date[..8];
+    let scope = format!("{day}/us-east-1/s3/aws4_request");
+    let mut key = hmac(format!("AWS4{}", u.secret).as_bytes(), day);
+    for part in ["us-east-1", "s3", "aws4_request"] {
+        key = hmac(&key, part);
+    }
+    let mut body = Vec::new();
+    let mut all: Vec<&[u8]> = chunks.to_vec();
+    all.push(b"");
+    for (i, chunk) in all.iter().enumerate() {
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{prev}\n{}\n{}",
+            sha_hex(b""),
+            sha_hex(chunk)
+        );
+        let sig = hex::encode(hmac(&key, &to_sign));
+        body.extend(format!("{:x};chunk-signature={sig}\r\n", chunk.len()).as_bytes());
+        let mut data = chunk.to_vec();
+        if tamper && i == 1 {
+            data[0] ^= 1;
+        }
+        body.extend(data);
+        body.extend(b"\r\n");
+        prev = sig;
+    }
+    body
+}
+
+#[tokio::test]
+async fn signed_aws_chunked_bodies_are_verified_chunk_by_chunk() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = unique("chunks");
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
+    let (c1, c2) = (vec![7u8; 70_000], vec![9u8; 1234]);
+    for (key, tamper) in [("tampered", true), ("good", false)] {
+        let url = format!("{}/{b}/{key}", srv.url());
+        let decoded = (c1.len() + c2.len()).to_string();
+        let headers = sign_request(
+            "PUT",
+            &url,
+            &u,
+            &[("content-encoding", "aws-chunked"), ("x-amz-decoded-content-length", &decoded)],
+            SignableBody::Precomputed("STREAMING-AWS4-HMAC-SHA256-PAYLOAD".into()),
+        );
+        let body = signed_chunks(&u, &headers, &[&c1, &c2], tamper);
+        let mut req = reqwest::Client::new().put(&url).body(body);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        if tamper {
+            assert_eq!(resp.status().as_u16(), 403);
+            assert_eq!(xml_code(&resp.text().await.unwrap()), "SignatureDoesNotMatch");
+            assert_eq!(srv.object_rows().await, 0);
+        } else {
+            assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap());
+        }
+    }
+    let got = srv.client(&u).get_object().bucket(&b).key("good").send().await.unwrap();
+    let bytes = got.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes.len(), 71_234);
+    assert_eq!(&bytes[..70_000], c1.as_slice());
+    srv.assert_no_orphans().await;
+}
