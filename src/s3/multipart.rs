@@ -362,21 +362,26 @@ impl GoDriveS3 {
             .await
             .map_err(error::db)?
             .ok_or_else(no_such_upload)?;
-        match self.complete(&upload, &requested, sent).await {
-            Ok(out) => Ok(S3Response::new(CompleteMultipartUploadOutput {
-                bucket: Some(i.bucket.clone()),
-                key: Some(i.key.clone()),
-                location: Some(format!("/{}/{}", i.bucket, i.key)),
-                ..out
-            })),
-            Err(e) => {
+        // Detached: once claimed, the completion runs to its end even if the client goes
+        // away, so the upload is never left claimed and half done.
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let result = this.complete(&upload, &requested, sent).await;
+            if result.is_err() {
                 // Give the upload back so the client can fix its request and retry.
-                multipart::cancel_complete(&self.state.db, id)
+                multipart::cancel_complete(&this.state.db, id)
                     .await
                     .map_err(error::db)?;
-                Err(e)
             }
-        }
+            result
+        });
+        let out = task.await.map_err(error::internal)??;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(i.bucket.clone()),
+            key: Some(i.key.clone()),
+            location: Some(format!("/{}/{}", i.bucket, i.key)),
+            ..out
+        }))
     }
 
     /// Validates the part list, assembles the blob and commits the object.

@@ -280,7 +280,10 @@ async fn signed_aws_chunked_bodies_are_verified_chunk_by_chunk() {
             "PUT",
             &url,
             &u,
-            &[("content-encoding", "aws-chunked"), ("x-amz-decoded-content-length", &decoded)],
+            &[
+                ("content-encoding", "aws-chunked"),
+                ("x-amz-decoded-content-length", &decoded),
+            ],
             SignableBody::Precomputed("STREAMING-AWS4-HMAC-SHA256-PAYLOAD".into()),
         );
         let body = signed_chunks(&u, &headers, &[&c1, &c2], tamper);
