@@ -1,14 +1,12 @@
 //! Multipart uploads and their parts.
 
-use std::collections::{BTreeMap, HashMap};
-
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
-use super::objects::Headers;
+use super::objects::{HeaderColumns, Headers};
 use crate::checksum::Checksums;
 
 /// An upload in progress.
@@ -39,14 +37,8 @@ struct UploadRow {
     id: Uuid,
     bucket_id: Uuid,
     key: String,
-    content_type: Option<String>,
-    content_disposition: Option<String>,
-    content_encoding: Option<String>,
-    content_language: Option<String>,
-    cache_control: Option<String>,
-    expires: Option<OffsetDateTime>,
-    user_metadata: Json<HashMap<String, String>>,
-    tags: Json<BTreeMap<String, String>>,
+    #[sqlx(flatten)]
+    headers: HeaderColumns,
     checksum_algorithm: Option<String>,
     checksum_type: Option<String>,
     blob_id: Uuid,
@@ -60,16 +52,7 @@ impl From<UploadRow> for Upload {
             id: r.id,
             bucket_id: r.bucket_id,
             key: r.key,
-            headers: Headers {
-                content_type: r.content_type,
-                content_disposition: r.content_disposition,
-                content_encoding: r.content_encoding,
-                content_language: r.content_language,
-                cache_control: r.cache_control,
-                expires: r.expires,
-                user_metadata: r.user_metadata.0,
-                tags: r.tags.0,
-            },
+            headers: r.headers.into(),
             checksum_algorithm: r.checksum_algorithm,
             checksum_type: r.checksum_type,
             blob_id: r.blob_id,

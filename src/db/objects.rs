@@ -62,14 +62,9 @@ pub struct Object {
     pub updated_at: OffsetDateTime,
 }
 
+/// The header columns objects and multipart uploads share, as read from a row.
 #[derive(sqlx::FromRow)]
-struct ObjectRow {
-    id: Uuid,
-    key: String,
-    size: i64,
-    etag: String,
-    md5: Option<Vec<u8>>,
-    sha256: Option<Vec<u8>>,
+pub(super) struct HeaderColumns {
     content_type: Option<String>,
     content_disposition: Option<String>,
     content_encoding: Option<String>,
@@ -78,6 +73,33 @@ struct ObjectRow {
     expires: Option<OffsetDateTime>,
     user_metadata: Json<HashMap<String, String>>,
     tags: Json<BTreeMap<String, String>>,
+}
+
+impl From<HeaderColumns> for Headers {
+    fn from(c: HeaderColumns) -> Self {
+        Self {
+            content_type: c.content_type,
+            content_disposition: c.content_disposition,
+            content_encoding: c.content_encoding,
+            content_language: c.content_language,
+            cache_control: c.cache_control,
+            expires: c.expires,
+            user_metadata: c.user_metadata.0,
+            tags: c.tags.0,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ObjectRow {
+    id: Uuid,
+    key: String,
+    size: i64,
+    etag: String,
+    md5: Option<Vec<u8>>,
+    sha256: Option<Vec<u8>>,
+    #[sqlx(flatten)]
+    headers: HeaderColumns,
     checksums: Json<Checksums>,
     checksum_type: Option<String>,
     parts_count: Option<i32>,
@@ -95,16 +117,7 @@ impl From<ObjectRow> for Object {
             etag: r.etag,
             md5: r.md5,
             sha256: r.sha256,
-            headers: Headers {
-                content_type: r.content_type,
-                content_disposition: r.content_disposition,
-                content_encoding: r.content_encoding,
-                content_language: r.content_language,
-                cache_control: r.cache_control,
-                expires: r.expires,
-                user_metadata: r.user_metadata.0,
-                tags: r.tags.0,
-            },
+            headers: r.headers.into(),
             checksums: r.checksums.0,
             checksum_type: r.checksum_type,
             parts_count: r.parts_count,

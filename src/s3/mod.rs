@@ -11,6 +11,7 @@ mod bucket;
 mod copy;
 pub mod error;
 pub mod host;
+pub mod integrity;
 pub mod list;
 pub mod multipart;
 pub mod object;

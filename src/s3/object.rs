@@ -41,6 +41,21 @@ pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's limit for keys in one DeleteObjects request.
 const MAX_DELETE_KEYS: usize = 1000;
 
+/// The length an upload declares (Content-Length, or the decoded length of an aws-chunked
+/// body, which s3s puts there): required, and at most 5 GiB.
+pub fn declared_length(content_length: Option<i64>) -> S3Result<u64> {
+    let len = content_length
+        .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
+    let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
+    if len > MAX_PUT_SIZE {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed object size."
+        ));
+    }
+    Ok(len)
+}
+
 /// Rejects keys PostgreSQL cannot store (NUL) or that no S3 client should send.
 pub fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() {
@@ -197,16 +212,7 @@ impl GoDriveS3 {
         check_key(&input.key)?;
         super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
         let tags = super::tagging::parse_header(input.tagging.as_deref())?;
-        let len = input
-            .content_length
-            .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
-        let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
-        if len > MAX_PUT_SIZE {
-            return Err(s3_error!(
-                EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed object size."
-            ));
-        }
+        let len = declared_length(input.content_length)?;
         if input.if_match.is_some() || input.if_none_match.is_some() {
             return Err(s3_error!(NotImplemented, "Conditional writes are not supported."));
         }

@@ -5,20 +5,19 @@
 //! object's blob name; fs: a parts folder), so aborting or completing the upload removes
 //! every part, listed or not. The object row appears only when completion commits.
 
-use std::collections::HashMap;
+mod complete;
+mod list;
 
-use md5::{Digest as _, Md5};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
 use super::copy::SourceConditions;
-use super::object::{MAX_PUT_SIZE, check_key, headers_of, set_checksums};
-use super::upload::{self, Expected, PendingBlob, check_content_md5};
+use super::object::{MAX_PUT_SIZE, check_key, declared_length, headers_of, set_checksums};
+use super::upload::{self, Expected, check_content_md5};
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::checksum::{self, Algorithm, Checksums};
+use crate::checksum::Algorithm;
 use crate::db::multipart::{self, Part, Upload};
-use crate::db::objects::NewObject;
 use crate::storage::{BlobId, StorageError};
 
 /// Every part but the last must be at least this large (5 MiB).
@@ -259,16 +258,7 @@ impl GoDriveS3 {
         let i = req.input;
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
-        let len = i
-            .content_length
-            .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
-        let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
-        if len > MAX_PUT_SIZE {
-            return Err(s3_error!(
-                EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed object size."
-            ));
-        }
+        let len = declared_length(i.content_length)?;
         let digests = self
             .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
             .await?;
@@ -333,162 +323,6 @@ impl GoDriveS3 {
         }))
     }
 
-    pub(super) async fn do_complete_multipart_upload(
-        &self,
-        req: S3Request<CompleteMultipartUploadInput>,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let bucket_id = owned_bucket(&req)?;
-        let sent = Expected::from_request(&req.headers, None)?;
-        let i = req.input;
-        let id = upload_id(&i.upload_id)?;
-        let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
-        if requested.is_empty() {
-            return Err(s3_error!(MalformedXML, "You must specify at least one part."));
-        }
-        let mut numbers = Vec::with_capacity(requested.len());
-        for p in &requested {
-            let n = p
-                .part_number
-                .ok_or_else(|| s3_error!(MalformedXML, "Each part needs a PartNumber."))?;
-            if numbers.last().is_some_and(|last| *last >= n) {
-                return Err(s3_error!(
-                    InvalidPartOrder,
-                    "The list of parts was not in ascending order. Parts must be ordered by part number."
-                ));
-            }
-            numbers.push(n);
-        }
-        let upload = multipart::begin_complete(&self.state.db, id, bucket_id, &i.key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(no_such_upload)?;
-        // Detached: once claimed, the completion runs to its end even if the client goes
-        // away, so the upload is never left claimed and half done.
-        let this = self.clone();
-        let task = tokio::spawn(async move {
-            let result = this.complete(&upload, &requested, sent).await;
-            if result.is_err() {
-                // Give the upload back so the client can fix its request and retry.
-                multipart::cancel_complete(&this.state.db, id)
-                    .await
-                    .map_err(error::db)?;
-            }
-            result
-        });
-        let out = task.await.map_err(error::internal)??;
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
-            bucket: Some(i.bucket.clone()),
-            key: Some(i.key.clone()),
-            location: Some(format!("/{}/{}", i.bucket, i.key)),
-            ..out
-        }))
-    }
-
-    /// Validates the part list, assembles the blob and commits the object.
-    async fn complete(
-        &self,
-        upload: &Upload,
-        requested: &[CompletedPart],
-        sent: Expected,
-    ) -> S3Result<CompleteMultipartUploadOutput> {
-        let stored: HashMap<i32, Part> = multipart::list_parts(&self.state.db, upload.id, 0, i64::from(MAX_PARTS) + 1)
-            .await
-            .map_err(error::db)?
-            .into_iter()
-            .map(|p| (p.part_number, p))
-            .collect();
-        let algorithm = algorithm_of(upload);
-        let mut chosen: Vec<&Part> = Vec::with_capacity(requested.len());
-        for (idx, p) in requested.iter().enumerate() {
-            let invalid = || {
-                s3_error!(
-                    InvalidPart,
-                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-                )
-            };
-            let part = p.part_number.and_then(|n| stored.get(&n)).ok_or_else(invalid)?;
-            let etag = p.e_tag.as_ref().map(|e| e.value().trim_matches('"').to_owned());
-            if etag.as_deref() != Some(part.etag.as_str()) {
-                return Err(invalid());
-            }
-            for a in checksum::ALL {
-                if let Some(v) = completed_checksum(p, a)
-                    && stored_checksum(part, a) != Some(v)
-                {
-                    return Err(invalid());
-                }
-            }
-            if idx + 1 < requested.len() && part.size < MIN_PART_SIZE {
-                return Err(s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed object size."
-                ));
-            }
-            chosen.push(part);
-        }
-
-        // ETag: MD5 of the concatenated binary part MD5s, then "-<parts>".
-        let mut md5s = Md5::new();
-        for p in &chosen {
-            md5s.update(hex::decode(&p.etag).map_err(error::internal)?);
-        }
-        let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
-        let size: i64 = chosen.iter().map(|p| p.size).sum();
-
-        let mut checksums = Checksums::default();
-        if let Some(a) = algorithm {
-            let full = upload.checksum_type.as_deref() == Some(ChecksumType::FULL_OBJECT);
-            let value = if full {
-                let parts: Option<Vec<(&str, u64)>> = chosen
-                    .iter()
-                    .map(|p| stored_checksum(p, a).map(|v| (v, p.size as u64)))
-                    .collect();
-                parts.and_then(|ps| checksum::full_object(a, &ps))
-            } else {
-                let parts: Option<Vec<&str>> = chosen.iter().map(|p| stored_checksum(p, a)).collect();
-                parts.and_then(|ps| checksum::composite(a, &ps))
-            };
-            let value =
-                value.ok_or_else(|| s3_error!(InvalidRequest, "A part is missing its {} checksum.", a.name()))?;
-            checksums.0.insert(a, value);
-        }
-        // A whole-object checksum sent with the completion must match what the parts make.
-        sent.verify_whole(&checksums)?;
-
-        let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
-        let blob = BlobId(upload.blob_id);
-        self.state
-            .storage
-            .complete_upload(blob, &upload.backend_upload, &parts)
-            .await
-            .map_err(|e| match e {
-                StorageError::NotFound => no_such_upload(),
-                other => error::storage(other),
-            })?;
-        let pending = PendingBlob::adopt(self.state.storage.clone(), blob);
-        let new = NewObject {
-            bucket_id: upload.bucket_id,
-            key: upload.key.clone(),
-            size,
-            etag: etag.clone(),
-            md5: None,
-            sha256: None,
-            headers: upload.headers.clone(),
-            checksums: checksums.clone(),
-            checksum_type: upload.checksum_type.clone(),
-            parts_count: Some(chosen.len() as i32),
-            part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
-            blob_id: blob.0,
-        };
-        upload::commit_and_finish(&self.state, new, pending, Some(upload.id)).await?;
-        let mut out = CompleteMultipartUploadOutput {
-            e_tag: Some(ETag::Strong(etag)),
-            ..Default::default()
-        };
-        set_checksums!(out, &checksums, upload.checksum_type.clone());
-        Ok(out)
-    }
-
     pub(super) async fn do_abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
@@ -509,115 +343,6 @@ impl GoDriveS3 {
             tracing::warn!(error = %e, "could not abort the backend upload");
         }
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
-    }
-
-    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        let bucket_id = owned_bucket(&req)?;
-        let user_id = caller(&req)?.user_id;
-        let i = req.input;
-        let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
-        let max = i.max_parts.unwrap_or(LIST_LIMIT).clamp(0, LIST_LIMIT);
-        let after = i.part_number_marker.unwrap_or(0);
-        let mut parts = multipart::list_parts(&self.state.db, upload.id, after, i64::from(max) + 1)
-            .await
-            .map_err(error::db)?;
-        let truncated = parts.len() > max as usize;
-        parts.truncate(max as usize);
-        let next = if truncated {
-            parts.last().map(|p| p.part_number)
-        } else {
-            None
-        };
-        let parts = parts
-            .into_iter()
-            .map(|p| {
-                let mut out = s3s::dto::Part {
-                    part_number: Some(p.part_number),
-                    size: Some(p.size),
-                    e_tag: Some(ETag::Strong(p.etag.clone())),
-                    last_modified: Some(p.created_at.into()),
-                    ..Default::default()
-                };
-                set_checksums!(out, &p.checksums.0);
-                out
-            })
-            .collect();
-        Ok(S3Response::new(ListPartsOutput {
-            bucket: Some(i.bucket),
-            key: Some(i.key),
-            upload_id: Some(upload.id.to_string()),
-            part_number_marker: i.part_number_marker,
-            next_part_number_marker: next,
-            max_parts: Some(max),
-            is_truncated: Some(truncated),
-            parts: Some(parts),
-            owner: Some(owner(user_id)),
-            initiator: Some(initiator(user_id)),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
-            checksum_type: upload.checksum_type.map(ChecksumType::from),
-            ..Default::default()
-        }))
-    }
-
-    pub(super) async fn do_list_multipart_uploads(
-        &self,
-        req: S3Request<ListMultipartUploadsInput>,
-    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        let bucket_id = owned_bucket(&req)?;
-        let user_id = caller(&req)?.user_id;
-        let i = req.input;
-        let max = i.max_uploads.unwrap_or(LIST_LIMIT).clamp(0, LIST_LIMIT);
-        let prefix = i.prefix.clone().unwrap_or_default();
-        let key_marker = i.key_marker.clone().filter(|k| !k.is_empty());
-        // The upload-id marker counts only together with a key marker, as in S3.
-        let id_marker = key_marker
-            .as_ref()
-            .and(i.upload_id_marker.as_deref())
-            .and_then(|m| Uuid::parse_str(m).ok());
-        let mut uploads = multipart::list_uploads(
-            &self.state.db,
-            bucket_id,
-            &prefix,
-            key_marker.as_deref(),
-            id_marker,
-            i64::from(max) + 1,
-        )
-        .await
-        .map_err(error::db)?;
-        let truncated = uploads.len() > max as usize;
-        uploads.truncate(max as usize);
-        let (next_key, next_id) = match (truncated, uploads.last()) {
-            (true, Some(u)) => (Some(u.key.clone()), Some(u.id.to_string())),
-            _ => (None, None),
-        };
-        let list = uploads
-            .into_iter()
-            .map(|u| MultipartUpload {
-                key: Some(u.key),
-                upload_id: Some(u.id.to_string()),
-                initiated: Some(u.created_at.into()),
-                owner: Some(owner(user_id)),
-                initiator: Some(initiator(user_id)),
-                storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
-                checksum_type: u.checksum_type.map(ChecksumType::from),
-            })
-            .collect();
-        Ok(S3Response::new(ListMultipartUploadsOutput {
-            bucket: Some(i.bucket),
-            prefix: Some(prefix),
-            key_marker: i.key_marker,
-            upload_id_marker: i.upload_id_marker,
-            next_key_marker: next_key,
-            next_upload_id_marker: next_id,
-            max_uploads: Some(max),
-            is_truncated: Some(truncated),
-            uploads: Some(list),
-            delimiter: i.delimiter,
-            encoding_type: i.encoding_type,
-            ..Default::default()
-        }))
     }
 }
 
