@@ -114,6 +114,16 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
         String::from_utf8_lossy(&walk.stderr)
     );
     assert!(stdout.contains("walkthrough OK"));
+
+    // gc over the same database and data directory finds nothing to collect.
+    let out = godrive(&db, data.path(), port)
+        .args(["gc", "--grace-secs", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("aborted 0 stale multipart uploads"), "{report}");
+    assert!(report.contains("deleted 0 orphans"), "{report}");
     drop(_server);
     drop_database(db);
 }
