@@ -10,6 +10,7 @@ use crate::db::{self, DbError};
 use crate::storage::fs::FsStorage;
 use crate::storage::s3::S3Storage;
 use crate::storage::{Storage, StorageError};
+use crate::tokens::Tokens;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Seals and opens access-key secrets.
     pub secrets: SecretBox,
+    /// Issues and checks JSON API tokens.
+    pub tokens: Tokens,
 }
 
 impl AppState {
@@ -48,11 +51,13 @@ impl AppState {
     /// Assembles state from parts already built.
     pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
         let secrets = SecretBox::new(config.master_key.expose());
+        let tokens = Tokens::new(&config.auth);
         Self {
             db,
             storage,
             config: Arc::new(config),
             secrets,
+            tokens,
         }
     }
 }

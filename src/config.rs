@@ -13,6 +13,58 @@ use zeroize::Zeroizing;
 
 /// Master key used when none is configured. Refused in `production`.
 pub const DEV_MASTER_KEY: &str = "godrive-development-master-key-do-not-use-in-production";
+/// JWT signing secret used when none is configured. Refused in `production`.
+pub const DEV_JWT_SECRET: &str = "godrive-development-jwt-secret-do-not-use-in-production";
+/// Refresh-token HMAC secret used when none is configured. Refused in `production`.
+pub const DEV_REFRESH_SECRET: &str = "godrive-development-refresh-secret-do-not-use-in-production";
+
+/// A duration setting: plain seconds, or a number with `s`, `m`, `h` or `d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl std::str::FromStr for Seconds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) => s.split_at(i),
+            None => (s, "s"),
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("expected a duration like 900, 15m or 720h, got {s:?}"))?;
+        let factor = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return Err(format!("unknown duration unit in {s:?} (use s, m, h or d)")),
+        };
+        Ok(Seconds(n * factor))
+    }
+}
+
+/// The JSON API's accounts and tokens.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `GODRIVE_JWT_SECRET`: signs access tokens (HS256).
+    pub jwt_secret: Secret,
+    /// `GODRIVE_JWT_REFRESH_SECRET`: refresh tokens are stored only as an HMAC under this.
+    pub refresh_secret: Secret,
+    /// `GODRIVE_AUTH_ACCESS_TOKEN_TTL` (15m).
+    pub access_ttl: Seconds,
+    /// `GODRIVE_AUTH_REFRESH_TOKEN_TTL` (720h).
+    pub refresh_ttl: Seconds,
+    /// `GODRIVE_ADMIN_EMAIL` (unset): the first admin, created at startup if missing.
+    pub admin_email: Option<String>,
+    /// `GODRIVE_ADMIN_PASSWORD` (unset).
+    pub admin_password: Secret,
+    /// `GODRIVE_LOGIN_MAX_FAILURES` (10): failed logins per account, and per client address,
+    /// within the window before further attempts get 429.
+    pub login_max_failures: u32,
+    /// `GODRIVE_LOGIN_WINDOW` (15m).
+    pub login_window: Seconds,
+}
 
 /// A configuration error, reported at startup.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +196,13 @@ pub struct Config {
     /// `GODRIVE_MULTIPART_MAX_AGE_SECS` (604800, 7 days): `gc` aborts multipart uploads
     /// left incomplete longer than this.
     pub multipart_max_age_secs: u64,
+    /// Accounts and tokens of the JSON API.
+    pub auth: AuthConfig,
+    /// `GODRIVE_MAX_UPLOAD_BYTES` (100000000): largest file the JSON upload accepts.
+    pub max_upload_bytes: u64,
+    /// `ALLOW_CORS_ORIGINS` (none): origins allowed to call the JSON API from a browser,
+    /// comma-separated, or `*`.
+    pub cors_origins: Vec<String>,
 }
 
 /// Where settings come from: a name to value lookup, in precedence order already merged.
@@ -249,6 +308,24 @@ impl Config {
             gc_grace_secs: s.parse("GODRIVE_GC_GRACE_SECS", 3600)?,
             bcrypt_cost: s.parse("GODRIVE_AUTH_BCRYPT_COST", 12)?,
             multipart_max_age_secs: s.parse("GODRIVE_MULTIPART_MAX_AGE_SECS", 7 * 24 * 3600)?,
+            auth: AuthConfig {
+                jwt_secret: Secret::new(s.string("GODRIVE_JWT_SECRET", DEV_JWT_SECRET)),
+                refresh_secret: Secret::new(s.string("GODRIVE_JWT_REFRESH_SECRET", DEV_REFRESH_SECRET)),
+                access_ttl: s.parse("GODRIVE_AUTH_ACCESS_TOKEN_TTL", Seconds(900))?,
+                refresh_ttl: s.parse("GODRIVE_AUTH_REFRESH_TOKEN_TTL", Seconds(720 * 3600))?,
+                admin_email: s.get("GODRIVE_ADMIN_EMAIL").map(str::to_owned),
+                admin_password: Secret::new(s.string("GODRIVE_ADMIN_PASSWORD", "")),
+                login_max_failures: s.parse("GODRIVE_LOGIN_MAX_FAILURES", 10)?,
+                login_window: s.parse("GODRIVE_LOGIN_WINDOW", Seconds(900))?,
+            },
+            max_upload_bytes: s.parse("GODRIVE_MAX_UPLOAD_BYTES", 100_000_000)?,
+            cors_origins: s
+                .string("ALLOW_CORS_ORIGINS", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -264,12 +341,28 @@ impl Config {
         if !(4..=31).contains(&self.bcrypt_cost) {
             return reject("GODRIVE_AUTH_BCRYPT_COST must be between 4 and 31");
         }
+        if self.auth.jwt_secret.expose().len() < 32 || self.auth.refresh_secret.expose().len() < 32 {
+            return reject("GODRIVE_JWT_SECRET and GODRIVE_JWT_REFRESH_SECRET must be at least 32 characters");
+        }
+        if self.auth.access_ttl.0 == 0 || self.auth.refresh_ttl.0 == 0 {
+            return reject("token TTLs must be positive");
+        }
+        if self.auth.admin_email.is_some() && self.auth.admin_password.expose().chars().count() < 8 {
+            return reject("GODRIVE_ADMIN_EMAIL needs GODRIVE_ADMIN_PASSWORD of at least 8 characters");
+        }
         if self.minio.bucket.is_empty() {
             return reject("MINIO_BUCKET must not be empty");
         }
         if self.environment == "production" {
             if self.master_key.expose() == DEV_MASTER_KEY {
                 return reject("production needs GODRIVE_MASTER_KEY (the development default is refused)");
+            }
+            if self.auth.jwt_secret.expose() == DEV_JWT_SECRET
+                || self.auth.refresh_secret.expose() == DEV_REFRESH_SECRET
+            {
+                return reject(
+                    "production needs GODRIVE_JWT_SECRET and GODRIVE_JWT_REFRESH_SECRET (the development defaults are refused)",
+                );
             }
             if self.database.url.is_none() && self.database.password.is_empty() {
                 return reject("production needs POSTGRES_PASSWORD or DATABASE_URL");
@@ -310,6 +403,16 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_GC_GRACE_SECS",
     "GODRIVE_AUTH_BCRYPT_COST",
     "GODRIVE_MULTIPART_MAX_AGE_SECS",
+    "GODRIVE_JWT_SECRET",
+    "GODRIVE_JWT_REFRESH_SECRET",
+    "GODRIVE_AUTH_ACCESS_TOKEN_TTL",
+    "GODRIVE_AUTH_REFRESH_TOKEN_TTL",
+    "GODRIVE_ADMIN_EMAIL",
+    "GODRIVE_ADMIN_PASSWORD",
+    "GODRIVE_LOGIN_MAX_FAILURES",
+    "GODRIVE_LOGIN_WINDOW",
+    "GODRIVE_MAX_UPLOAD_BYTES",
+    "ALLOW_CORS_ORIGINS",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {
@@ -390,6 +493,8 @@ mod tests {
             ("ENVIRONMENT", "production"),
             ("GODRIVE_CONFIG_DIR", "/nonexistent"),
             ("GODRIVE_MASTER_KEY", "0123456789abcdef0123456789abcdef-prod"),
+            ("GODRIVE_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),
+            ("GODRIVE_JWT_REFRESH_SECRET", "0123456789abcdef0123456789abcdef-refresh"),
             ("POSTGRES_PASSWORD", "pw"),
         ]);
         assert!(ok.is_ok());
@@ -423,6 +528,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!("900".parse::<Seconds>().unwrap(), Seconds(900));
+        assert_eq!("15m".parse::<Seconds>().unwrap(), Seconds(900));
+        assert_eq!("720h".parse::<Seconds>().unwrap(), Seconds(2_592_000));
+        assert_eq!("2d".parse::<Seconds>().unwrap(), Seconds(172_800));
+        assert!("15x".parse::<Seconds>().is_err());
+        assert!("soon".parse::<Seconds>().is_err());
     }
 
     #[test]

@@ -25,3 +25,5 @@ pub mod server;
 pub mod storage;
 /// Tracing subscriber setup.
 pub mod telemetry;
+/// JSON API credentials: JWT access tokens, HMAC-stored refresh tokens.
+pub mod tokens;

@@ -25,6 +25,9 @@ pub enum ServeError {
     /// Accepting connections failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The first admin could not be created.
+    #[error("creating the first admin: {0}")]
+    Bootstrap(crate::api::error::ApiError),
 }
 
 /// Routes a request to the JSON API or to S3.
@@ -56,7 +59,8 @@ impl Dispatch {
         hosts.bucket_of(host).is_none()
     }
 
-    async fn handle(self, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    async fn handle(self, peer: SocketAddr, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+        req.extensions_mut().insert(crate::api::extract::PeerAddr(peer));
         let started = Instant::now();
         let request_id = req
             .headers()
@@ -114,6 +118,9 @@ pub async fn serve_with_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    crate::api::admin::bootstrap_admin(&state)
+        .await
+        .map_err(ServeError::Bootstrap)?;
     let dispatch = Dispatch {
         s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),
@@ -123,7 +130,7 @@ pub async fn serve_with_listener(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (socket, _peer): (_, SocketAddr) = tokio::select! {
+        let (socket, peer): (_, SocketAddr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -138,7 +145,7 @@ pub async fn serve_with_listener(
         // Without TCP_NODELAY, small responses on keep-alive connections wait ~40 ms.
         let _ = socket.set_nodelay(true);
         let d = dispatch.clone();
-        let service = hyper::service::service_fn(move |req| d.clone().handle(req));
+        let service = hyper::service::service_fn(move |req| d.clone().handle(peer, req));
         let fut = conn
             .serve_connection_with_upgrades(TokioIo::new(socket), service)
             .into_owned();

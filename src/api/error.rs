@@ -1,28 +1,104 @@
-//! JSON errors: `{"error": {"code", "message"}}` with a stable snake_case code.
+//! JSON errors: `{"error": {"code", "message"}}` with a stable snake_case code and the
+//! matching status. Internal causes are logged here, once, and never sent.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::db::DbError;
+
 /// Every error the JSON API answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 404 `not_found`: no such route or resource (or not yours).
-    #[error("not found")]
-    NotFound,
+    /// 400 `validation_error`: a field is missing or wrong; the message says which.
+    #[error("{0}")]
+    Validation(String),
+    /// 400 `invalid_json`: the body is not the JSON the route takes.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// 401 `unauthenticated`: no, expired or invalid bearer token.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// 401 `invalid_credentials`: wrong email or password (the same answer for both).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// 401 `invalid_refresh_token`: unknown, expired, revoked or reused refresh token.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// 403 `forbidden`: authenticated, but not allowed (admin routes).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 403 `account_disabled`: the user is disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// 404 `not_found`: no such route or resource, or it is not yours.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409 `email_taken`: another account uses this email.
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// 409 `bucket_name_taken`: the bucket name is in use (bucket names are global).
+    #[error("bucket name is already taken")]
+    BucketNameTaken,
+    /// 413 `payload_too_large`: the upload exceeds `GODRIVE_MAX_UPLOAD_BYTES`.
+    #[error("upload exceeds the limit of {0} bytes")]
+    PayloadTooLarge(u64),
+    /// 429 `too_many_requests`: too many failed logins; retry later.
+    #[error("too many failed login attempts; try again later")]
+    TooManyRequests,
     /// 503 `unavailable`: a dependency is down.
-    #[error("service unavailable")]
+    #[error("service temporarily unavailable")]
     Unavailable,
+    /// 500 `internal_error`: anything unexpected (logged, never detailed to the client).
+    #[error("internal error")]
+    Internal,
 }
 
 impl ApiError {
     /// The stable code and HTTP status.
     pub fn code(&self) -> (&'static str, StatusCode) {
+        use ApiError::*;
         match self {
-            ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
-            ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Validation(_) => ("validation_error", StatusCode::BAD_REQUEST),
+            InvalidJson(_) => ("invalid_json", StatusCode::BAD_REQUEST),
+            Unauthenticated(_) => ("unauthenticated", StatusCode::UNAUTHORIZED),
+            InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            InvalidRefreshToken => ("invalid_refresh_token", StatusCode::UNAUTHORIZED),
+            Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
+            AccountDisabled => ("account_disabled", StatusCode::FORBIDDEN),
+            NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
+            EmailTaken => ("email_taken", StatusCode::CONFLICT),
+            BucketNameTaken => ("bucket_name_taken", StatusCode::CONFLICT),
+            PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
+            Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            Internal => ("internal_error", StatusCode::INTERNAL_SERVER_ERROR),
         }
+    }
+
+    /// An unexpected failure: logged here, answered as 500.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match &e {
+            DbError::Sqlx(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        DbError::from(e).into()
     }
 }
 
@@ -39,5 +115,5 @@ impl IntoResponse for ApiError {
 
 /// Fallback for unknown `/v1` paths.
 pub async fn not_found() -> ApiError {
-    ApiError::NotFound
+    ApiError::NotFound("route")
 }

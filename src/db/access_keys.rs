@@ -37,6 +37,65 @@ pub async fn create(
     Ok(id)
 }
 
+/// An access key as listed (never with its secret).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyInfo {
+    /// Primary key.
+    pub id: Uuid,
+    /// The name given at creation.
+    pub name: String,
+    /// The public half.
+    pub access_key_id: String,
+    /// When it was made.
+    pub created_at: time::OffsetDateTime,
+    /// When it last authenticated an S3 request (to the minute).
+    pub last_used_at: Option<time::OffsetDateTime>,
+}
+
+/// A user's keys, newest first.
+pub async fn list(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<KeyInfo>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, name, access_key_id, created_at, last_used_at from access_keys
+          where user_id = $1 order by created_at desc, id",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A key by id, if it is the user's.
+pub async fn get(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<Option<KeyInfo>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, name, access_key_id, created_at, last_used_at from access_keys where id = $1 and user_id = $2",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Deletes a user's key; `false` if it is not theirs or does not exist.
+pub async fn delete(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<bool, DbError> {
+    let done = sqlx::query("delete from access_keys where id = $1 and user_id = $2")
+        .bind(id)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Records use, at most once a minute per key (a write per S3 request would be waste).
+pub async fn touch(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "update access_keys set last_used_at = now()
+          where access_key_id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+    )
+    .bind(access_key_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The sealed secret of an access key whose user is enabled; `None` for unknown keys and
 /// keys of disabled users alike.
 pub async fn for_auth(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<Option<KeyAuth>, DbError> {

@@ -127,3 +127,51 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
     tx.commit().await?;
     Ok(DeleteOutcome::Deleted)
 }
+
+/// A bucket by id, only if `owner_id` owns it.
+pub async fn get_owned(db: impl PgExecutor<'_>, id: Uuid, owner_id: Uuid) -> Result<Option<Bucket>, DbError> {
+    Ok(
+        sqlx::query_as("select id, name, owner_id, region, created_at from buckets where id = $1 and owner_id = $2")
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// What deleting a bucket with its contents leaves for the caller to remove from the
+/// backend, after the commit.
+#[derive(Debug, Default)]
+pub struct Removed {
+    /// Blobs of the deleted objects.
+    pub blobs: Vec<Uuid>,
+    /// Multipart uploads in progress: (blob, backend handle).
+    pub uploads: Vec<(Uuid, String)>,
+}
+
+/// Deletes a bucket, its objects and its multipart uploads in one transaction.
+pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Removed>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let found: Option<Uuid> = sqlx::query_scalar("select id from buckets where id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    let blobs: Vec<Uuid> = sqlx::query_scalar("delete from objects where bucket_id = $1 returning blob_id")
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let uploads: Vec<(Uuid, String)> =
+        sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query("delete from buckets where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(Removed { blobs, uploads }))
+}

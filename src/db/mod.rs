@@ -6,6 +6,8 @@ pub mod access_keys;
 pub mod buckets;
 pub mod multipart;
 pub mod objects;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;

@@ -16,6 +16,8 @@ pub struct User {
     pub is_admin: bool,
     /// A disabled user is refused everywhere.
     pub disabled: bool,
+    /// When the account was made.
+    pub created_at: time::OffsetDateTime,
 }
 
 /// Why creating a user failed.
@@ -38,7 +40,7 @@ pub async fn create(
 ) -> Result<User, CreateUserError> {
     sqlx::query_as(
         "insert into users (id, email, password_hash, is_admin) values ($1, $2, $3, $4)
-         returning id, email, is_admin, disabled",
+         returning id, email, is_admin, disabled, created_at",
     )
     .bind(Uuid::new_v4())
     .bind(email)
@@ -55,9 +57,73 @@ pub async fn create(
 /// Finds a user by email (case-insensitive).
 pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, DbError> {
     Ok(
-        sqlx::query_as("select id, email, is_admin, disabled from users where lower(email) = lower($1)")
+        sqlx::query_as("select id, email, is_admin, disabled, created_at from users where lower(email) = lower($1)")
             .bind(email)
             .fetch_optional(db)
             .await?,
     )
+}
+
+/// A user and their password hash, for login.
+pub async fn credentials_by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<(User, String)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        password_hash: String,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select id, email, is_admin, disabled, created_at, password_hash from users where lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.user, r.password_hash)))
+}
+
+/// A user by id.
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<User>, DbError> {
+    Ok(
+        sqlx::query_as("select id, email, is_admin, disabled, created_at from users where id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Users by creation, after `after` (a cursor), at most `limit`.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    after: Option<(time::OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<User>, DbError> {
+    let (at, id) = after.unzip();
+    Ok(sqlx::query_as(
+        "select id, email, is_admin, disabled, created_at from users
+          where $1::timestamptz is null or (created_at, id) > ($1, $2)
+          order by created_at, id limit $3",
+    )
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Sets the admin and disabled flags (each only when given); `None` if no such user.
+pub async fn update_flags(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    is_admin: Option<bool>,
+    disabled: Option<bool>,
+) -> Result<Option<User>, DbError> {
+    Ok(sqlx::query_as(
+        "update users set is_admin = coalesce($2, is_admin), disabled = coalesce($3, disabled), updated_at = now()
+          where id = $1 returning id, email, is_admin, disabled, created_at",
+    )
+    .bind(id)
+    .bind(is_admin)
+    .bind(disabled)
+    .fetch_optional(db)
+    .await?)
 }

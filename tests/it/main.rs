@@ -1,5 +1,6 @@
 //! Integration tests: a real server over real sockets, real PostgreSQL, the real AWS SDK.
 
+mod api;
 mod auth;
 mod bucket;
 mod checksum;

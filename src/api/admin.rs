@@ -1,0 +1,127 @@
+//! Admin routes: users (list, get, update flags). Every route takes [`AdminUser`], so a
+//! non-admin gets 403.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::UserView;
+use super::error::ApiError;
+use super::extract::{AdminUser, AppJson, AppPath};
+use super::keys::Page;
+use crate::app::AppState;
+use crate::{crypto, db};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list))
+        .route("/admin/users/{id}", get(one).patch(update))
+}
+
+/// `?limit=&cursor=`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Page size, 1 to 1000 (100).
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// `{"is_admin"?, "disabled"?}`.
+#[derive(Debug, Deserialize)]
+pub struct UserPatch {
+    /// Grant or revoke admin.
+    pub is_admin: Option<bool>,
+    /// Disable or re-enable; a disabled user is refused on the JSON and S3 sides at once.
+    pub disabled: Option<bool>,
+}
+
+fn encode_cursor(u: &db::users::User) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", u.created_at.unix_timestamp_nanos(), u.id))
+}
+
+fn decode_cursor(c: &str) -> Result<(time::OffsetDateTime, Uuid), ApiError> {
+    let bad = || ApiError::Validation("cursor is not valid".into());
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (nanos, id) = raw.split_once('|').ok_or_else(bad)?;
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().map_err(|_| bad())?).map_err(|_| bad())?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<UserView>>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation("limit must be between 1 and 1000".into()));
+    }
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut users = db::users::list(&state.db, after, limit + 1).await?;
+    let next = (users.len() as i64 > limit).then(|| {
+        users.truncate(limit as usize);
+        users.last().map(encode_cursor)
+    });
+    Ok(Json(Page {
+        items: users.into_iter().map(Into::into).collect(),
+        next_cursor: next.flatten(),
+    }))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound("user"))?;
+    Ok(Json(user.into()))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(p): AppJson<UserPatch>,
+) -> Result<Json<UserView>, ApiError> {
+    if id == admin.id && (p.is_admin == Some(false) || p.disabled == Some(true)) {
+        return Err(ApiError::Validation(
+            "admins cannot demote or disable themselves".into(),
+        ));
+    }
+    let user = db::users::update_flags(&state.db, id, p.is_admin, p.disabled)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(Json(user.into()))
+}
+
+/// Creates the first admin from `GODRIVE_ADMIN_EMAIL` / `GODRIVE_ADMIN_PASSWORD` when no
+/// user has that email yet. Several instances starting at once are fine: the unique email
+/// lets one insert win.
+pub async fn bootstrap_admin(state: &AppState) -> Result<(), ApiError> {
+    let auth = &state.config.auth;
+    let Some(email) = auth.admin_email.as_deref() else {
+        return Ok(());
+    };
+    if db::users::by_email(&state.db, email).await?.is_some() {
+        return Ok(());
+    }
+    let password = auth.admin_password.expose().to_owned();
+    let cost = state.config.bcrypt_cost;
+    let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&password, cost))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    match db::users::create(&state.db, email, &hash, true).await {
+        Ok(u) => {
+            tracing::info!(user.id = %u.id, "created the first admin from GODRIVE_ADMIN_EMAIL");
+            Ok(())
+        }
+        Err(db::users::CreateUserError::EmailTaken) => Ok(()),
+        Err(db::users::CreateUserError::Db(e)) => Err(e.into()),
+    }
+}

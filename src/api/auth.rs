@@ -1,0 +1,268 @@
+//! Accounts and sessions: register, login, refresh (rotating, with reuse detection),
+//! logout, me.
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{AppJson, AuthUser, PeerAddr};
+use crate::app::AppState;
+use crate::db::{self, users::CreateUserError};
+use crate::{crypto, tokens::Tokens};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+}
+
+/// `{"email", "password"}`.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    /// Login email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `{"refresh_token"}`.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    /// A refresh token from login or a previous refresh.
+    pub refresh_token: String,
+}
+
+/// What login and refresh answer.
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    /// HS256 JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; exchange it at `/v1/auth/refresh`.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    /// Id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Admin flag.
+    pub is_admin: bool,
+    /// Disabled flag.
+    pub disabled: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<db::users::User> for UserView {
+    fn from(u: db::users::User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            is_admin: u.is_admin,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// Checks the shape of an email address (one `@`, a dot in the domain, no spaces).
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && email.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if !(8..=128).contains(&n) {
+        return Err(ApiError::Validation("password must have 8 to 128 characters".into()));
+    }
+    Ok(())
+}
+
+/// bcrypt is slow on purpose: keep it off the async workers.
+async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password, cost))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// A hash at the configured cost to check against when the email is unknown, so a wrong
+/// email takes as long as a wrong password.
+fn dummy_hash(cost: u32) -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| crypto::hash_password("no such user, no such password", cost).unwrap_or_default())
+}
+
+async fn register(
+    State(state): State<AppState>,
+    AppJson(c): AppJson<Credentials>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let email = c.email.trim().to_owned();
+    if !valid_email(&email) {
+        return Err(ApiError::Validation("email is not a valid address".into()));
+    }
+    check_password(&c.password)?;
+    let hashed = hash(c.password, state.config.bcrypt_cost).await?;
+    match db::users::create(&state.db, &email, &hashed, false).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(user.into()))),
+        Err(CreateUserError::EmailTaken) => Err(ApiError::EmailTaken),
+        Err(CreateUserError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Issues a token pair, starting a new family or continuing `family`.
+async fn issue(state: &AppState, user: &db::users::User, family: Uuid) -> Result<TokenPair, ApiError> {
+    let t: &Tokens = &state.tokens;
+    let (refresh_token, mac) = t.new_refresh();
+    let expires = OffsetDateTime::now_utc() + time::Duration::seconds(t.refresh_ttl);
+    db::tokens::insert(&state.db, user.id, family, &mac, expires).await?;
+    Ok(TokenPair {
+        access_token: t.access_token(user.id, &user.email, user.is_admin),
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: t.access_ttl,
+    })
+}
+
+async fn login(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    AppJson(c): AppJson<Credentials>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let auth = &state.config.auth;
+    let window = auth.login_window.0 as i64;
+    let by_email = format!("email:{}", c.email.trim().to_lowercase());
+    let by_addr = format!("addr:{}", peer.ip());
+    for subject in [&by_email, &by_addr] {
+        if db::throttle::recent_failures(&state.db, subject, window).await? >= i64::from(auth.login_max_failures) {
+            return Err(ApiError::TooManyRequests);
+        }
+    }
+    let found = db::users::credentials_by_email(&state.db, c.email.trim()).await?;
+    let (user, ok) = match found {
+        Some((user, stored)) => {
+            let ok = verify(c.password, stored).await?;
+            (Some(user), ok)
+        }
+        None => {
+            let _ = verify(c.password, dummy_hash(state.config.bcrypt_cost).to_owned()).await?;
+            (None, false)
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        for subject in [&by_email, &by_addr] {
+            db::throttle::record_failure(&state.db, subject, window).await?;
+        }
+        return Err(ApiError::InvalidCredentials);
+    };
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    db::throttle::clear(&state.db, &by_email).await?;
+    Ok(Json(issue(&state, &user, Uuid::new_v4()).await?))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    AppJson(r): AppJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let mac = state.tokens.refresh_hmac(&r.refresh_token);
+    let mut tx = state.db.begin().await?;
+    let Some(tok) = db::tokens::find_for_update(&mut tx, &mac).await? else {
+        return Err(ApiError::InvalidRefreshToken);
+    };
+    if tok.revoked_at.is_some() {
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    if tok.rotated_at.is_some() {
+        // Presented again after rotation: someone else holds the family. Kill it all.
+        db::tokens::revoke_family(&mut *tx, tok.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(user.id = %tok.user_id, "refresh token reuse detected; family revoked");
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    if tok.expires_at <= OffsetDateTime::now_utc() {
+        return Err(ApiError::InvalidRefreshToken);
+    }
+    let user = db::users::get(&mut *tx, tok.user_id)
+        .await?
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    db::tokens::mark_rotated(&mut *tx, tok.id).await?;
+    tx.commit().await?;
+    Ok(Json(issue(&state, &user, tok.family_id).await?))
+}
+
+async fn logout(State(state): State<AppState>, AppJson(r): AppJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
+    let mac = state.tokens.refresh_hmac(&r.refresh_token);
+    let mut tx = state.db.begin().await?;
+    if let Some(tok) = db::tokens::find_for_update(&mut tx, &mac).await? {
+        db::tokens::revoke_family(&mut *tx, tok.family_id).await?;
+    }
+    tx.commit().await?;
+    // The same answer whether or not the token existed.
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(AuthUser(user): AuthUser) -> Json<UserView> {
+    Json(user.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_shapes() {
+        assert!(valid_email("a@example.com"));
+        assert!(valid_email("first.last+tag@sub.example.org"));
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@example.com",
+            "a@example",
+            "a b@example.com",
+            "a@@example.com",
+            "a@.com",
+            "a@example.",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+}

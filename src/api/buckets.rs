@@ -1,0 +1,121 @@
+//! Buckets through the JSON API: the same buckets the S3 side sees.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{AppJson, AppPath, AuthUser};
+use super::keys::Page;
+use crate::app::AppState;
+use crate::db::{self, buckets::CreateBucketError};
+use crate::storage::{BlobId, delete_in_background};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/buckets", get(list).post(create))
+        .route("/buckets/{id}", get(one).delete(remove))
+}
+
+/// `{"name"}`.
+#[derive(Debug, Deserialize)]
+pub struct NewBucket {
+    /// An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens).
+    pub name: String,
+}
+
+/// A bucket as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct BucketView {
+    /// Id (used in file routes).
+    pub id: Uuid,
+    /// Name (as S3 clients see it).
+    pub name: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<db::buckets::Bucket> for BucketView {
+    fn from(b: db::buckets::Bucket) -> Self {
+        Self {
+            id: b.id,
+            name: b.name,
+            created_at: b.created_at,
+        }
+    }
+}
+
+/// The caller's bucket by id; another user's is 404, exactly like a missing one.
+pub(super) async fn owned(state: &AppState, user_id: Uuid, id: Uuid) -> Result<db::buckets::Bucket, ApiError> {
+    db::buckets::get_owned(&state.db, id, user_id)
+        .await?
+        .ok_or(ApiError::NotFound("bucket"))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppJson(b): AppJson<NewBucket>,
+) -> Result<(StatusCode, Json<BucketView>), ApiError> {
+    if !s3s::path::check_bucket_name(&b.name) || b.name == "v1" {
+        return Err(ApiError::Validation(
+            "name must be 3-63 lowercase letters, digits, dots or hyphens, start and end with a letter or digit, and not be v1".into(),
+        ));
+    }
+    let mut conn = state.db.acquire().await?;
+    match db::buckets::create(&mut conn, &b.name, user.id, &state.config.s3_region).await {
+        Ok(bucket) => Ok((StatusCode::CREATED, Json(bucket.into()))),
+        Err(CreateBucketError::Taken { .. }) => Err(ApiError::BucketNameTaken),
+        Err(CreateBucketError::Db(e)) => Err(e.into()),
+    }
+}
+
+async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Page<BucketView>>, ApiError> {
+    let items = db::buckets::list_owned(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<BucketView>, ApiError> {
+    Ok(Json(owned(&state, user.id, id).await?.into()))
+}
+
+/// Deletes the bucket with everything in it: rows first, in one transaction, then bytes.
+async fn remove(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    owned(&state, user.id, id).await?;
+    let mut conn = state.db.acquire().await?;
+    let removed = db::buckets::delete_cascade(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("bucket"))?;
+    for blob in removed.blobs {
+        delete_in_background(state.storage.clone(), BlobId(blob));
+    }
+    for (blob, handle) in removed.uploads {
+        let storage = state.storage.clone();
+        tokio::spawn(async move {
+            if let Err(e) = storage.abort_upload(BlobId(blob), &handle).await {
+                tracing::warn!(error = %e, "could not abort a deleted bucket's upload; gc will not see it");
+            }
+        });
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,134 @@
+//! Access keys for S3 clients: create (the secret is shown once), list, delete.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{AppJson, AppPath, AuthUser};
+use crate::app::AppState;
+use crate::{crypto, db};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/keys", get(list).post(create))
+        .route("/keys/{id}", delete(remove))
+}
+
+/// `{"name"}`.
+#[derive(Debug, Deserialize)]
+pub struct NewKey {
+    /// A name to recognise the key by.
+    pub name: String,
+}
+
+/// A key as listed: never its secret.
+#[derive(Debug, Serialize)]
+pub struct KeyView {
+    /// Id (for DELETE).
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The access key id clients send.
+    pub access_key_id: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last S3 use, to the minute; null until used.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl From<db::access_keys::KeyInfo> for KeyView {
+    fn from(k: db::access_keys::KeyInfo) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            access_key_id: k.access_key_id,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+/// A new key with its secret, answered once.
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret: shown now and never again.
+    pub secret_access_key: String,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Lists are `{"items": [...], "next_cursor"}`.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    /// This page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppJson(k): AppJson<NewKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    let name = k.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::Validation("name must have 1 to 100 characters".into()));
+    }
+    let access_key_id = crypto::new_access_key_id();
+    let secret = crypto::new_secret_access_key();
+    let sealed = state.secrets.seal(secret.as_bytes(), access_key_id.as_bytes());
+    let id = db::access_keys::create(&state.db, user.id, name, &access_key_id, &sealed).await?;
+    let info = db::access_keys::get(&state.db, user.id, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("key vanished after insert"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            id,
+            name: info.name,
+            access_key_id,
+            secret_access_key: secret.to_string(),
+            created_at: info.created_at,
+        }),
+    ))
+}
+
+async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Page<KeyView>>, ApiError> {
+    let items = db::access_keys::list(&state.db, user.id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    // The row is gone, so the next S3 request signed with it fails on every instance.
+    if db::access_keys::delete(&state.db, user.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("key"))
+    }
+}

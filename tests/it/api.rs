@@ -1,0 +1,502 @@
+//! The JSON API over a real socket: accounts, tokens, keys, buckets, admin.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestServer, client_for, code_status, unique};
+
+struct Api {
+    base: String,
+    http: Client,
+}
+
+impl Api {
+    fn new(srv: &TestServer) -> Self {
+        Self {
+            base: format!("{}/v1", srv.url()),
+            http: Client::new(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn register(&self, email: &str) {
+        let (s, b) = self
+            .call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({"email": email, "password": "password123"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+
+    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Registers and logs in a fresh user; returns (email, access, refresh).
+    async fn user(&self) -> (String, String, String) {
+        let email = format!("{}@example.com", unique("api"));
+        self.register(&email).await;
+        let (s, b) = self.login(&email, "password123").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        (
+            email,
+            b["access_token"].as_str().unwrap().to_owned(),
+            b["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn code(b: &Value) -> &str {
+    b["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn register_login_me_and_errors() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let email = format!("{}@example.com", unique("reg"));
+    api.register(&email).await;
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": email.to_uppercase(), "password": "password123"})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "email_taken"));
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "not-an-email", "password": "password123"})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_error"));
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "x@example.com", "password": "short"})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_error"));
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"email": "x@example.com"})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "invalid_json"));
+
+    // A wrong password and an unknown email answer identically.
+    let wrong = api.login(&email, "wrong-password").await;
+    let unknown = api.login("nobody@example.com", "password123").await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+    assert_eq!(code(&wrong.1), "invalid_credentials");
+
+    let (s, tokens) = api.login(&email, "password123").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    let access = tokens["access_token"].as_str().unwrap();
+    let (s, me) = api.call(Method::GET, "/me", Some(access), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["email"], email.as_str());
+    assert_eq!(me["is_admin"], false);
+
+    let (s, b) = api.call(Method::GET, "/me", None, None).await;
+    assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let mut tampered = access.to_owned();
+    tampered.replace_range(tampered.len() - 3.., "AAA");
+    let (s, _) = api.call(Method::GET, "/me", Some(&tampered), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // alg: none with the same claims.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = access.split('.').nth(1).unwrap();
+    let none = format!("{}.{claims}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#));
+    let (s, _) = api.call(Method::GET, "/me", Some(&none), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn access_tokens_expire() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_AUTH_ACCESS_TOKEN_TTL", "1s")]).await;
+    let api = Api::new(&srv);
+    let (_, access, _) = api.user().await;
+    assert_eq!(
+        api.call(Method::GET, "/me", Some(&access), None).await.0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (s, b) = api.call(Method::GET, "/me", Some(&access), None).await;
+    assert_eq!(
+        (s, b["error"]["message"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token expired"))
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let (_, _, first) = api.user().await;
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let second = b["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        api.call(Method::GET, "/me", b["access_token"].as_str(), None).await.0,
+        StatusCode::OK
+    );
+
+    // The rotated token comes back: someone replayed it. Both it and its successor die.
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": first})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/auth/refresh",
+            None,
+            Some(json!({"refresh_token": second})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Logout revokes a session.
+    let (_, _, r) = api.user().await;
+    let (s, _) = api
+        .call(Method::POST, "/auth/logout", None, Some(json!({"refresh_token": r})))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api
+        .call(Method::POST, "/auth/refresh", None, Some(json!({"refresh_token": r})))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let stored: i64 = sqlx::query_scalar("select count(*) from refresh_tokens where token_hmac = $1")
+        .bind(r.as_bytes())
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "refresh tokens are stored only as HMACs");
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_across_the_account() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_LOGIN_MAX_FAILURES", "3")]).await;
+    let api = Api::new(&srv);
+    let (email, _, _) = api.user().await;
+    for _ in 0..3 {
+        assert_eq!(api.login(&email, "wrong-password").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let (s, b) = api.login(&email, "password123").await;
+    assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+}
+
+#[tokio::test]
+async fn keys_are_shown_once_work_for_s3_and_die_when_deleted() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let (_, access, _) = api.user().await;
+    let (s, key) = api
+        .call(Method::POST, "/keys", Some(&access), Some(json!({"name": "laptop"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{key}");
+    let (id, key_id, secret) = (
+        key["id"].as_str().unwrap().to_owned(),
+        key["access_key_id"].as_str().unwrap().to_owned(),
+        key["secret_access_key"].as_str().unwrap().to_owned(),
+    );
+    let (_, list) = api.call(Method::GET, "/keys", Some(&access), None).await;
+    let item = &list["items"][0];
+    assert_eq!(item["access_key_id"], key_id.as_str());
+    assert!(item.get("secret_access_key").is_none());
+    assert!(item["last_used_at"].is_null());
+
+    // The aws cli can use it right away (run off the runtime that serves it).
+    let (url, kid, sec) = (srv.url(), key_id.clone(), secret.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("aws")
+            .args(["--endpoint-url", &url, "s3", "mb", &format!("s3://{}", unique("cli"))])
+            .env("AWS_ACCESS_KEY_ID", kid)
+            .env("AWS_SECRET_ACCESS_KEY", sec)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut used = false;
+    for _ in 0..50 {
+        let (_, list) = api.call(Method::GET, "/keys", Some(&access), None).await;
+        if !list["items"][0]["last_used_at"].is_null() {
+            used = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(used, "last_used_at is set after an S3 request");
+
+    // Someone else cannot delete it; its owner can, and S3 refuses it at once.
+    let (_, other, _) = api.user().await;
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/keys/{id}"), Some(&other), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/keys/{id}"), Some(&access), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let s3 = client_for(&srv.url(), &key_id, &secret);
+    assert_eq!(
+        code_status(s3.list_buckets().send().await),
+        ("InvalidAccessKeyId".into(), 403)
+    );
+}
+
+#[tokio::test]
+async fn buckets_are_private_and_deleting_one_removes_its_objects() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let (_, access, _) = api.user().await;
+    let name = unique("jsonb");
+    let (s, b) = api
+        .call(Method::POST, "/buckets", Some(&access), Some(json!({"name": name})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["id"].as_str().unwrap().to_owned();
+    let (s, b) = api
+        .call(Method::POST, "/buckets", Some(&access), Some(json!({"name": name})))
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "bucket_name_taken"));
+    let (s, b) = api
+        .call(
+            Method::POST,
+            "/buckets",
+            Some(&access),
+            Some(json!({"name": "Bad_Name"})),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_error"));
+    let (_, list) = api.call(Method::GET, "/buckets", Some(&access), None).await;
+    assert_eq!(list["items"][0]["name"], name.as_str());
+    assert_eq!(
+        api.call(Method::GET, &format!("/buckets/{id}"), Some(&access), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    let (_, other, _) = api.user().await;
+    for method in [Method::GET, Method::DELETE] {
+        let (s, b) = api.call(method, &format!("/buckets/{id}"), Some(&other), None).await;
+        assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"));
+    }
+    assert_eq!(
+        api.call(Method::GET, "/buckets/not-a-uuid", Some(&access), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Objects put through S3 go with the bucket, bytes included.
+    let (_, key) = api
+        .call(Method::POST, "/keys", Some(&access), Some(json!({"name": "s3"})))
+        .await;
+    let s3 = client_for(
+        &srv.url(),
+        key["access_key_id"].as_str().unwrap(),
+        key["secret_access_key"].as_str().unwrap(),
+    );
+    s3.put_object()
+        .bucket(&name)
+        .key("a")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    s3.create_multipart_upload()
+        .bucket(&name)
+        .key("m")
+        .send()
+        .await
+        .unwrap();
+    let (s, _) = api
+        .call(Method::DELETE, &format!("/buckets/{id}"), Some(&access), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(code_status(s3.head_bucket().bucket(&name).send().await).1, 404);
+    assert_eq!(srv.object_rows().await, 0);
+    assert_eq!(srv.open_uploads().await, (0, 0));
+    srv.assert_no_orphans().await;
+}
+
+#[tokio::test]
+async fn admin_routes_and_disabling_a_user_everywhere() {
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_ADMIN_EMAIL", "root@example.com"),
+            ("GODRIVE_ADMIN_PASSWORD", "admin-password"),
+        ],
+    )
+    .await;
+    let api = Api::new(&srv);
+    let (s, b) = api.login("root@example.com", "admin-password").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let admin = b["access_token"].as_str().unwrap().to_owned();
+    let (email, user, _) = api.user().await;
+
+    let (s, b) = api.call(Method::GET, "/admin/users", Some(&user), None).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, b) = api.call(Method::GET, "/admin/users", None, None).await;
+    assert_eq!((s, code(&b)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+
+    let (s, page) = api.call(Method::GET, "/admin/users?limit=1", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, next) = api
+        .call(
+            Method::GET,
+            &format!("/admin/users?limit=10&cursor={cursor}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let emails: Vec<_> = next["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&email.as_str()), "{emails:?}");
+    let user_id = next["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, one) = api
+        .call(Method::GET, &format!("/admin/users/{user_id}"), Some(&admin), None)
+        .await;
+    assert_eq!((s, one["email"].as_str()), (StatusCode::OK, Some(email.as_str())));
+
+    let (_, key) = api
+        .call(Method::POST, "/keys", Some(&user), Some(json!({"name": "s3"})))
+        .await;
+    let s3 = client_for(
+        &srv.url(),
+        key["access_key_id"].as_str().unwrap(),
+        key["secret_access_key"].as_str().unwrap(),
+    );
+    s3.list_buckets().send().await.unwrap();
+
+    let (s, b) = api
+        .call(
+            Method::PATCH,
+            &format!("/admin/users/{user_id}"),
+            Some(&admin),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!((s, b["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+    let (s, b) = api.call(Method::GET, "/me", Some(&user), None).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "account_disabled"));
+    assert_eq!(
+        code_status(s3.list_buckets().send().await),
+        ("InvalidAccessKeyId".into(), 403)
+    );
+
+    let (s, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/admin/users/{user_id}"),
+            Some(&admin),
+            Some(json!({"disabled": false, "is_admin": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        api.call(Method::GET, "/admin/users", Some(&user), None).await.0,
+        StatusCode::OK
+    );
+    s3.list_buckets().send().await.unwrap();
+    let (s, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/admin/users/{}", uuid::Uuid::new_v4()),
+            Some(&admin),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_configured_origins_only() {
+    let srv = TestServer::start_with(Backend::Fs, &[("ALLOW_CORS_ORIGINS", "http://app.example")]).await;
+    let http = Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(Method::OPTIONS, format!("{}/v1/auth/login", srv.url()))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("http://app.example").await.unwrap();
+    assert_eq!(
+        ok.headers().get("access-control-allow-origin").unwrap(),
+        "http://app.example"
+    );
+    let other = preflight("http://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
