@@ -5,6 +5,7 @@ pub mod auth;
 pub mod buckets;
 pub mod error;
 pub mod extract;
+pub mod files;
 mod health;
 pub mod keys;
 
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(keys::router())
         .merge(buckets::router())
+        .merge(files::router())
         .merge(admin::router());
     Router::new()
         .nest("/v1/health", health::router())

@@ -34,6 +34,8 @@ pub struct Headers {
 /// An object as stored.
 #[derive(Debug, Clone)]
 pub struct Object {
+    /// When it was first created (Last-Modified is `updated_at`).
+    pub created_at: OffsetDateTime,
     /// Primary key.
     pub id: Uuid,
     /// The object key.
@@ -105,12 +107,14 @@ struct ObjectRow {
     parts_count: Option<i32>,
     part_sizes: Option<Vec<i64>>,
     blob_id: Uuid,
+    created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
 
 impl From<ObjectRow> for Object {
     fn from(r: ObjectRow) -> Self {
         Self {
+            created_at: r.created_at,
             id: r.id,
             key: r.key,
             size: r.size,
@@ -130,8 +134,7 @@ impl From<ObjectRow> for Object {
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
-     blob_id, \
-     updated_at";
+     blob_id, created_at, updated_at";
 
 /// What a finished upload or copy commits.
 #[derive(Debug, Clone)]
@@ -232,6 +235,51 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
         }
         // A concurrent insert of the same key won the race; lock its row and replace it.
     }
+}
+
+/// An object by id, within a bucket.
+pub async fn get_by_id(db: impl PgExecutor<'_>, bucket_id: Uuid, id: Uuid) -> Result<Option<Object>, DbError> {
+    let row: Option<ObjectRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from objects where bucket_id = $1 and id = $2"
+    ))
+    .bind(bucket_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Object::from))
+}
+
+/// Objects of a bucket whose key starts with `prefix`, in key order after `after`.
+pub async fn list_prefixed(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    prefix: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Object>, DbError> {
+    let rows: Vec<ObjectRow> = sqlx::query_as(&format!(
+        "select {COLUMNS} from objects
+          where bucket_id = $1 and starts_with(key, $2) and ($3::text is null or key > $3)
+          order by key limit $4"
+    ))
+    .bind(bucket_id)
+    .bind(prefix)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Object::from).collect())
+}
+
+/// Deletes an object by id, returning its blob for the caller to remove after commit.
+pub async fn delete_by_id(db: impl PgExecutor<'_>, bucket_id: Uuid, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    Ok(
+        sqlx::query_scalar("delete from objects where bucket_id = $1 and id = $2 returning blob_id")
+            .bind(bucket_id)
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// Replaces an object's tags; `false` if there is no such object.

@@ -33,6 +33,10 @@ pub fn storage(err: StorageError) -> S3Error {
             InvalidRequest,
             "The request body is longer than the Content-Length HTTP header."
         ),
+        StorageError::TooLarge { .. } => s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed object size."
+        ),
         StorageError::Backend(_) => {
             tracing::error!(error = %err, "storage backend unavailable");
             S3Error::with_message(S3ErrorCode::ServiceUnavailable, "Please reduce your request rate.")

@@ -75,7 +75,19 @@ impl FsStorage {
     }
 
     /// Streams exactly `len` bytes of `body` into a new synced temp file.
-    async fn write_temp(&self, mut body: BlobStream, len: u64) -> Result<TempFile, StorageError> {
+    async fn write_temp(&self, body: BlobStream, len: u64) -> Result<TempFile, StorageError> {
+        let (tmp, written) = self.write_temp_upto(body, len).await?;
+        if written != len {
+            return Err(StorageError::LengthMismatch {
+                declared: len,
+                actual: written,
+            });
+        }
+        Ok(tmp)
+    }
+
+    /// Streams `body` into a new synced temp file, refusing more than `limit` bytes.
+    async fn write_temp_upto(&self, mut body: BlobStream, limit: u64) -> Result<(TempFile, u64), StorageError> {
         let tmp = TempFile {
             path: self.tmp_path(),
             armed: true,
@@ -86,23 +98,17 @@ impl FsStorage {
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
             written += chunk.len() as u64;
-            if written > len {
+            if written > limit {
                 return Err(StorageError::LengthMismatch {
-                    declared: len,
+                    declared: limit,
                     actual: written,
                 });
             }
             out.write_all(&chunk).await?;
         }
-        if written != len {
-            return Err(StorageError::LengthMismatch {
-                declared: len,
-                actual: written,
-            });
-        }
         out.flush().await?;
         out.into_inner().sync_all().await?;
-        Ok(tmp)
+        Ok((tmp, written))
     }
 }
 
@@ -127,6 +133,16 @@ impl Storage for FsStorage {
         self.publish(&tmp, id).await?;
         tmp.armed = false;
         Ok(())
+    }
+
+    async fn put_unsized(&self, id: BlobId, body: BlobStream, limit: u64) -> Result<u64, StorageError> {
+        let (mut tmp, written) = self.write_temp_upto(body, limit).await.map_err(|e| match e {
+            StorageError::LengthMismatch { .. } => StorageError::TooLarge { limit },
+            other => other,
+        })?;
+        self.publish(&tmp, id).await?;
+        tmp.armed = false;
+        Ok(written)
     }
 
     async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError> {

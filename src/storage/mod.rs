@@ -54,6 +54,12 @@ pub enum StorageError {
         /// What arrived.
         actual: u64,
     },
+    /// The body ran past the limit of an upload of unknown length.
+    #[error("body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
     /// Local I/O failed.
     #[error("storage i/o: {0}")]
     Io(#[from] io::Error),
@@ -68,6 +74,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Stores exactly `len` bytes from `body` under `id`. The blob becomes readable only
     /// when this returns `Ok` and is then durable; on error nothing is left under `id`.
     async fn put(&self, id: BlobId, body: BlobStream, len: u64) -> Result<(), StorageError>;
+
+    /// Stores a body whose length is not known up front (a browser form upload), refusing
+    /// it past `limit` bytes; returns its length. Memory stays bounded: `fs` streams to
+    /// disk, `s3` sends parts of a few MiB.
+    async fn put_unsized(&self, id: BlobId, body: BlobStream, limit: u64) -> Result<u64, StorageError>;
 
     /// Streams the blob, or the byte `range` of it.
     async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError>;

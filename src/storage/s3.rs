@@ -21,6 +21,9 @@ use uuid::Uuid;
 use super::{BlobId, BlobStream, Storage, StorageError};
 use crate::config::MinioConfig;
 
+/// Part size for uploads of unknown length (the backend's minimum is 5 MiB).
+const UNSIZED_PART: usize = 8 << 20;
+
 /// Blobs as objects in one backend bucket.
 #[derive(Debug, Clone)]
 pub struct S3Storage {
@@ -95,6 +98,60 @@ impl Storage for S3Storage {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn put_unsized(&self, id: BlobId, mut body: BlobStream, limit: u64) -> Result<u64, StorageError> {
+        use futures::StreamExt;
+        // Up to one part is held in memory; a body that fits in it is a single PUT.
+        let mut buf = bytes::BytesMut::new();
+        let mut total: u64 = 0;
+        let mut upload: Option<String> = None;
+        let mut parts: Vec<(i32, String)> = Vec::new();
+        let result: Result<(), StorageError> = async {
+            loop {
+                let chunk = body.next().await.transpose()?;
+                let done = chunk.is_none();
+                if let Some(c) = chunk {
+                    total += c.len() as u64;
+                    if total > limit {
+                        return Err(StorageError::TooLarge { limit });
+                    }
+                    buf.extend_from_slice(&c);
+                }
+                if buf.len() >= UNSIZED_PART || (done && upload.is_some() && !buf.is_empty()) {
+                    if upload.is_none() {
+                        upload = Some(self.create_upload(id).await?);
+                    }
+                    let n = parts.len() as i32 + 1;
+                    let part = buf.split().freeze();
+                    let len = part.len() as u64;
+                    let one: BlobStream = Box::pin(futures::stream::once(async move { Ok(part) }));
+                    let token = self
+                        .put_part(id, upload.as_deref().unwrap_or_default(), n, one, len)
+                        .await?;
+                    parts.push((n, token));
+                }
+                if done {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        match (result, upload) {
+            (Ok(()), Some(handle)) => self.complete_upload(id, &handle, &parts).await.map(|()| total),
+            (Ok(()), None) => {
+                let data = buf.freeze();
+                let len = data.len() as u64;
+                self.put(id, Box::pin(futures::stream::once(async move { Ok(data) })), len)
+                    .await?;
+                Ok(total)
+            }
+            (Err(e), Some(handle)) => {
+                let _ = self.abort_upload(id, &handle).await;
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
     }
 
     async fn get(&self, id: BlobId, range: Option<Range<u64>>) -> Result<BlobStream, StorageError> {

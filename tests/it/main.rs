@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod common;
 mod compat;
+mod files;
 mod list;
 mod multipart;
 mod object;

@@ -1,0 +1,360 @@
+//! Files through the JSON API: the objects of a bucket, by id. Uploads are multipart/form-data
+//! streamed into a blob (never held in memory) under `GODRIVE_MAX_UPLOAD_BYTES`.
+
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::buckets::owned;
+use super::error::ApiError;
+use super::extract::{AppPath, AuthUser};
+use super::keys::Page;
+use crate::app::AppState;
+use crate::db::objects::{self, Headers, NewObject, Object};
+use crate::s3::integrity::Expected;
+use crate::s3::upload::{self, PendingBlob};
+use crate::storage::{BlobId, StorageError, delete_in_background};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/buckets/{bucket_id}/files",
+            // Our own limit applies while streaming; axum's 2 MB default must not.
+            post(upload).get(list).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/buckets/{bucket_id}/files/{file_id}", get(metadata).delete(remove))
+        .route("/buckets/{bucket_id}/files/{file_id}/content", get(content))
+}
+
+/// A file as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// Id (for the routes below).
+    pub id: Uuid,
+    /// The object key (as S3 clients see it).
+    pub key: String,
+    /// Bytes.
+    pub size: i64,
+    /// Content-Type given at upload.
+    pub content_type: Option<String>,
+    /// The S3 ETag, without quotes.
+    pub etag: String,
+    /// Hex SHA-256 of the content (null for multipart uploads made over S3).
+    pub sha256: Option<String>,
+    /// First upload time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Object> for FileView {
+    fn from(o: Object) -> Self {
+        Self {
+            id: o.id,
+            key: o.key,
+            size: o.size,
+            content_type: o.headers.content_type,
+            etag: o.etag,
+            sha256: o.sha256.map(hex::encode),
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// `?prefix=&cursor=&limit=`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Only keys starting with this.
+    pub prefix: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1000 (100).
+    pub limit: Option<i64>,
+}
+
+fn check_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 1024 || key.contains('\0') {
+        return Err(ApiError::Validation("key must be 1 to 1024 bytes without NUL".into()));
+    }
+    Ok(())
+}
+
+/// An S3-side failure met while receiving an upload, in the API's terms.
+fn from_s3(e: s3s::S3Error, limit: u64) -> ApiError {
+    match e.code() {
+        s3s::S3ErrorCode::EntityTooLarge => ApiError::PayloadTooLarge(limit),
+        s3s::S3ErrorCode::IncompleteBody | s3s::S3ErrorCode::InvalidRequest => {
+            ApiError::Validation("the upload ended before the form was complete".into())
+        }
+        s3s::S3ErrorCode::ServiceUnavailable => ApiError::Unavailable,
+        _ => ApiError::internal(e),
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(bucket_id): AppPath<Uuid>,
+    headers: HeaderMap,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<FileView>), ApiError> {
+    let bucket = owned(&state, user.id, bucket_id).await?;
+    let limit = state.config.max_upload_bytes;
+    // A declared body far past the limit is refused before a byte is read.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut form = form.map_err(|e| ApiError::Validation(format!("expected multipart/form-data: {e}")))?;
+    let mut key: Option<String> = None;
+    let mut stored: Option<(PendingBlob, upload::Digests, Option<String>, Option<String>)> = None;
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?
+    {
+        match field.name() {
+            Some("key") => {
+                let k = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?;
+                key = Some(k);
+            }
+            Some("file") if stored.is_none() => {
+                let filename = field.file_name().map(str::to_owned);
+                let content_type = field.content_type().map(str::to_owned);
+                let pending = PendingBlob::new(state.storage.clone());
+                // The field borrows the form, so it is pumped through a small channel into
+                // the storage write, which needs an owned stream.
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+                let body = s3s::dto::StreamingBlob::wrap(tokio_stream::wrappers::ReceiverStream::new(rx));
+                let storage = state.storage.clone();
+                let id = pending.id;
+                let write = upload::hash_through(Some(body), u64::MAX, Expected::none(), |stream| async move {
+                    storage.put_unsized(id, stream, limit).await
+                });
+                let pump = async move {
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(chunk)) => {
+                                if tx.send(Ok(chunk)).await.is_err() {
+                                    return; // the write stopped (too large, or failed)
+                                }
+                            }
+                            Ok(None) => return,
+                            Err(e) => {
+                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                return;
+                            }
+                        }
+                    }
+                };
+                // Ending the pump drops the sender, which ends the stream.
+                let (written, ()) = tokio::join!(write, pump);
+                let (digests, _len) = written.map_err(|e| from_s3(e, limit))?;
+                stored = Some((pending, digests, filename, content_type));
+            }
+            _ => {
+                // Unknown fields are read and ignored.
+                while field
+                    .chunk()
+                    .await
+                    .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?
+                    .is_some()
+                {}
+            }
+        }
+    }
+    let Some((pending, digests, filename, content_type)) = stored else {
+        return Err(ApiError::Validation("the form has no file field".into()));
+    };
+    let key = match key.or(filename) {
+        Some(k) => k,
+        None => return Err(ApiError::Validation("give a key field or a file name".into())),
+    };
+    check_key(&key)?;
+    let new = NewObject {
+        bucket_id: bucket.id,
+        key: key.clone(),
+        size: i64::try_from(digests.len).map_err(ApiError::internal)?,
+        etag: hex::encode(digests.md5),
+        md5: Some(digests.md5.to_vec()),
+        sha256: Some(digests.sha256.to_vec()),
+        headers: Headers {
+            content_type,
+            ..Headers::default()
+        },
+        checksums: Default::default(),
+        checksum_type: None,
+        parts_count: None,
+        part_sizes: None,
+        blob_id: pending.id.0,
+    };
+    upload::commit(&state, new, pending)
+        .await
+        .map_err(|e| from_s3(e, limit))?;
+    let obj = objects::get(&state.db, bucket.id, &key)
+        .await?
+        .ok_or_else(|| ApiError::internal("object vanished after commit"))?;
+    Ok((StatusCode::CREATED, Json(obj.into())))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(bucket_id): AppPath<Uuid>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<FileView>>, ApiError> {
+    let bucket = owned(&state, user.id, bucket_id).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation("limit must be between 1 and 1000".into()));
+    }
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::Validation("cursor is not valid".into()))?,
+        ),
+    };
+    let prefix = q.prefix.unwrap_or_default();
+    let mut rows = objects::list_prefixed(&state.db, bucket.id, &prefix, after.as_deref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|o| URL_SAFE_NO_PAD.encode(&o.key))
+    } else {
+        None
+    };
+    Ok(Json(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+async fn find(state: &AppState, user_id: Uuid, bucket_id: Uuid, file_id: Uuid) -> Result<Object, ApiError> {
+    let bucket = owned(state, user_id, bucket_id).await?;
+    objects::get_by_id(&state.db, bucket.id, file_id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))
+}
+
+async fn metadata(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath((bucket_id, file_id)): AppPath<(Uuid, Uuid)>,
+) -> Result<Json<FileView>, ApiError> {
+    Ok(Json(find(&state, user.id, bucket_id, file_id).await?.into()))
+}
+
+/// `attachment` with the key's last segment as the file name, ASCII-safe plus RFC 6266
+/// `filename*` for the rest.
+fn disposition(key: &str) -> HeaderValue {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+async fn content(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath((bucket_id, file_id)): AppPath<(Uuid, Uuid)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let obj = find(&state, user.id, bucket_id, file_id).await?;
+    let total = obj.size as u64;
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(h) => {
+            let r = s3s::dto::Range::parse(h)
+                .map_err(|_| ApiError::Validation("Range must be bytes=a-b, a- or -n".into()))?;
+            match r.check(total) {
+                Ok(r) => Some(r),
+                Err(_) => {
+                    let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                        resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    return Ok(resp);
+                }
+            }
+        }
+    };
+    let stream = state
+        .storage
+        .get(BlobId(obj.blob_id), range.clone())
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound => ApiError::NotFound("file"),
+            other => ApiError::internal(other),
+        })?;
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    let ctype = obj
+        .headers
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(ctype).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_DISPOSITION, disposition(&obj.key));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", obj.etag)) {
+        h.insert(header::ETAG, v);
+    }
+    match range {
+        None => {
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+        }
+        Some(r) => {
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.end - r.start));
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{total}", r.start, r.end - 1)) {
+                h.insert(header::CONTENT_RANGE, v);
+            }
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
+    }
+    Ok(resp)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath((bucket_id, file_id)): AppPath<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    let bucket = owned(&state, user.id, bucket_id).await?;
+    let blob = objects::delete_by_id(&state.db, bucket.id, file_id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
+    delete_in_background(state.storage.clone(), BlobId(blob));
+    Ok(StatusCode::NO_CONTENT)
+}
