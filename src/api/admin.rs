@@ -1,29 +1,30 @@
 //! Admin routes: users (list, get, update flags). Every route takes [`AdminUser`], so a
 //! non-admin gets 403.
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::UserView;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{AdminUser, AppJson, AppPath};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::{crypto, db};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(list))
-        .route("/admin/users/{id}", get(one).patch(update))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(one, update))
 }
 
 /// `?limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1 to 1000 (100).
     pub limit: Option<i64>,
@@ -32,7 +33,7 @@ pub struct ListQuery {
 }
 
 /// `{"is_admin"?, "disabled"?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UserPatch {
     /// Grant or revoke admin.
     pub is_admin: Option<bool>,
@@ -52,6 +53,7 @@ fn decode_cursor(c: &str) -> Result<(time::OffsetDateTime, Uuid), ApiError> {
     Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
+#[utoipa::path(get, path = "/admin/users", tag = "admin", security(("bearer" = [])), params(ListQuery), responses((status = 200, body = Page<UserView>), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -73,6 +75,7 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "user id")), responses((status = 200, body = UserView), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn one(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -82,6 +85,7 @@ async fn one(
     Ok(Json(user.into()))
 }
 
+#[utoipa::path(patch, path = "/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "user id")), request_body = UserPatch, responses((status = 200, body = UserView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

@@ -3,31 +3,33 @@
 
 use std::sync::OnceLock;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AuthUser, PeerAddr};
 use crate::app::AppState;
 use crate::db::{self, users::CreateUserError};
 use crate::{crypto, tokens::Tokens};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
 /// `{"email", "password"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Credentials {
     /// Login email.
     pub email: String,
@@ -36,14 +38,14 @@ pub struct Credentials {
 }
 
 /// `{"refresh_token"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// A refresh token from login or a previous refresh.
     pub refresh_token: String,
 }
 
 /// What login and refresh answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPair {
     /// HS256 JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -56,7 +58,7 @@ pub struct TokenPair {
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
     /// Id.
     pub id: Uuid,
@@ -126,6 +128,7 @@ fn dummy_hash(cost: u32) -> &'static str {
     HASH.get_or_init(|| crypto::hash_password("no such user, no such password", cost).unwrap_or_default())
 }
 
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Credentials, responses((status = 201, body = UserView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 409, description = "email_taken", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     AppJson(c): AppJson<Credentials>,
@@ -157,6 +160,7 @@ async fn issue(state: &AppState, user: &db::users::User, family: Uuid) -> Result
     })
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials, responses((status = 200, body = TokenPair), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "invalid_credentials", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody), (status = 429, description = "too_many_requests", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -195,6 +199,7 @@ async fn login(
     Ok(Json(issue(&state, &user, Uuid::new_v4()).await?))
 }
 
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, body = TokenPair), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "invalid_refresh_token", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     AppJson(r): AppJson<RefreshRequest>,
@@ -228,6 +233,7 @@ async fn refresh(
     Ok(Json(issue(&state, &user, tok.family_id).await?))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204, description = "the session is revoked"), (status = 400, description = "validation_error or invalid_json", body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, AppJson(r): AppJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
     let mac = state.tokens.refresh_hmac(&r.refresh_token);
     let mut tx = state.db.begin().await?;
@@ -239,6 +245,7 @@ async fn logout(State(state): State<AppState>, AppJson(r): AppJson<RefreshReques
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = UserView), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody)))]
 async fn me(AuthUser(user): AuthUser) -> Json<UserView> {
     Json(user.into())
 }

@@ -1,35 +1,37 @@
 //! Buckets through the JSON API: the same buckets the S3 side sees.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AppPath, AuthUser};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::{self, buckets::CreateBucketError};
 use crate::storage::{BlobId, delete_in_background};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/buckets", get(list).post(create))
-        .route("/buckets/{id}", get(one).delete(remove))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, remove))
 }
 
 /// `{"name"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewBucket {
     /// An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens).
     pub name: String,
 }
 
 /// A bucket as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BucketView {
     /// Id (used in file routes).
     pub id: Uuid,
@@ -57,6 +59,7 @@ pub(super) async fn owned(state: &AppState, user_id: Uuid, id: Uuid) -> Result<d
         .ok_or(ApiError::NotFound("bucket"))
 }
 
+#[utoipa::path(post, path = "/buckets", tag = "buckets", security(("bearer" = [])), request_body = NewBucket, responses((status = 201, body = BucketView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 409, description = "bucket_name_taken", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -75,6 +78,7 @@ async fn create(
     }
 }
 
+#[utoipa::path(get, path = "/buckets", tag = "buckets", security(("bearer" = [])), responses((status = 200, body = Page<BucketView>), (status = 401, description = "unauthenticated", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Page<BucketView>>, ApiError> {
     let items = db::buckets::list_owned(&state.db, user.id)
         .await?
@@ -87,6 +91,7 @@ async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result
     }))
 }
 
+#[utoipa::path(get, path = "/buckets/{id}", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), responses((status = 200, body = BucketView), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn one(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -96,6 +101,7 @@ async fn one(
 }
 
 /// Deletes the bucket with everything in it: rows first, in one transaction, then bytes.
+#[utoipa::path(delete, path = "/buckets/{id}", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), responses((status = 204, description = "deleted with its files"), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -8,6 +8,22 @@ use serde_json::json;
 
 use crate::db::DbError;
 
+/// The shape of every error body (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// `code` is stable; `message` is for people.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code, such as `not_found` or `quota_exceeded`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
 /// Every error the JSON API answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -1,22 +1,24 @@
 //! Files through the JSON API: the objects of a bucket, by id. Uploads are multipart/form-data
 //! streamed into a blob (never held in memory) under `GODRIVE_MAX_UPLOAD_BYTES`.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::buckets::owned;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{AppPath, AuthUser};
 use super::keys::Page;
 use crate::app::AppState;
@@ -25,19 +27,27 @@ use crate::s3::integrity::Expected;
 use crate::s3::upload::{self, PendingBlob};
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/buckets/{bucket_id}/files",
-            // Our own limit applies while streaming; axum's 2 MB default must not.
-            post(upload).get(list).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/buckets/{bucket_id}/files/{file_id}", get(metadata).delete(remove))
-        .route("/buckets/{bucket_id}/files/{file_id}/content", get(content))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        // Our own limit applies while streaming; axum's 2 MB default must not.
+        .routes(routes!(upload, list).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(metadata, remove))
+        .routes(routes!(content))
+}
+
+/// The upload form (multipart/form-data).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file; its file name is the key unless `key` is given.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The object key to store it under.
+    key: Option<String>,
 }
 
 /// A file as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FileView {
     /// Id (for the routes below).
     pub id: Uuid,
@@ -71,7 +81,8 @@ impl From<Object> for FileView {
 }
 
 /// `?prefix=&cursor=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only keys starting with this.
     pub prefix: Option<String>,
@@ -100,6 +111,7 @@ fn from_s3(e: s3s::S3Error, limit: u64) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 201, body = FileView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -212,6 +224,7 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(obj.into())))
 }
 
+#[utoipa::path(get, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ListQuery), responses((status = 200, body = Page<FileView>), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -255,6 +268,7 @@ async fn find(state: &AppState, user_id: Uuid, bucket_id: Uuid, file_id: Uuid) -
         .ok_or(ApiError::NotFound("file"))
 }
 
+#[utoipa::path(get, path = "/buckets/{bucket_id}/files/{file_id}", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ("file_id" = Uuid, Path, description = "file id")), responses((status = 200, body = FileView), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn metadata(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -282,6 +296,7 @@ fn disposition(key: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
+#[utoipa::path(get, path = "/buckets/{bucket_id}/files/{file_id}/content", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ("file_id" = Uuid, Path, description = "file id")), params(("Range" = Option<String>, Header, description = "bytes=a-b, a- or -n")), responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "the requested range", content_type = "application/octet-stream", body = Vec<u8>), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 416, description = "range not satisfiable")))]
 async fn content(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -346,6 +361,7 @@ async fn content(
     Ok(resp)
 }
 
+#[utoipa::path(delete, path = "/buckets/{bucket_id}/files/{file_id}", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ("file_id" = Uuid, Path, description = "file id")), responses((status = 204, description = "deleted"), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

@@ -1,33 +1,35 @@
 //! Access keys for S3 clients: create (the secret is shown once), list, delete.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AppPath, AuthUser};
 use crate::app::AppState;
 use crate::{crypto, db};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/keys", get(list).post(create))
-        .route("/keys/{id}", delete(remove))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
 }
 
 /// `{"name"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewKey {
     /// A name to recognise the key by.
     pub name: String,
 }
 
 /// A key as listed: never its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct KeyView {
     /// Id (for DELETE).
     pub id: Uuid,
@@ -56,7 +58,7 @@ impl From<db::access_keys::KeyInfo> for KeyView {
 }
 
 /// A new key with its secret, answered once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedKey {
     /// Id.
     pub id: Uuid,
@@ -72,7 +74,7 @@ pub struct CreatedKey {
 }
 
 /// Lists are `{"items": [...], "next_cursor"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     /// This page.
     pub items: Vec<T>,
@@ -80,6 +82,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+#[utoipa::path(post, path = "/keys", tag = "keys", security(("bearer" = [])), request_body = NewKey, responses((status = 201, body = CreatedKey), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -108,6 +111,7 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, body = Page<KeyView>), (status = 401, description = "unauthenticated", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Page<KeyView>>, ApiError> {
     let items = db::access_keys::list(&state.db, user.id)
         .await?
@@ -120,6 +124,7 @@ async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result
     }))
 }
 
+#[utoipa::path(delete, path = "/keys/{id}", tag = "keys", security(("bearer" = [])), params(("id" = Uuid, Path, description = "key id")), responses((status = 204, description = "deleted; S3 refuses it from the next request on"), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

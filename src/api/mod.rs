@@ -1,4 +1,6 @@
-//! The JSON API under `/v1/` (axum), on the same port as S3.
+//! The JSON API under `/v1/` (axum), on the same port as S3. Routes and the OpenAPI 3.1
+//! document served at `/v1/openapi.json` are registered together (utoipa-axum), so the
+//! document cannot miss a route.
 
 pub mod admin;
 pub mod auth;
@@ -9,23 +11,64 @@ pub mod files;
 mod health;
 pub mod keys;
 
-use axum::Router;
 use axum::http::{HeaderValue, Method, header};
+use axum::routing::get;
+use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
-/// All `/v1` routes; unknown paths answer a JSON 404.
-pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "GoDrive JSON API", description = "Accounts, access keys, buckets and files of an S3-compatible facade."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document and the routes it describes.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(health::router())
         .merge(auth::router())
         .merge(keys::router())
         .merge(buckets::router())
         .merge(files::router())
         .merge(admin::router());
-    Router::new()
-        .nest("/v1/health", health::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/v1", v1)
+        .split_for_parts()
+}
+
+/// The OpenAPI document, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// All `/v1` routes plus `/v1/openapi.json`; unknown paths answer a JSON 404.
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = routes();
+    routes
+        .route("/v1/openapi.json", get(move || async move { Json(doc) }))
         .fallback(error::not_found)
         .layer(cors(&state.config.cors_origins))
         .with_state(state)

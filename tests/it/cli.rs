@@ -115,6 +115,24 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
     );
     assert!(stdout.contains("walkthrough OK"));
 
+    // The JSON API walkthrough with curl, against the same server.
+    let walk = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/curl.sh"))
+            .env("GODRIVE_URL", format!("http://127.0.0.1:{port}"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&walk.stdout);
+    assert!(
+        walk.status.success(),
+        "curl walkthrough failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&walk.stderr)
+    );
+    assert!(stdout.contains("walkthrough OK"));
+
     // gc over the same database and data directory finds nothing to collect.
     let out = godrive(&db, data.path(), port)
         .args(["gc", "--grace-secs", "0"])
