@@ -296,7 +296,7 @@ fn disposition(key: &str) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-#[utoipa::path(get, path = "/buckets/{bucket_id}/files/{file_id}/content", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ("file_id" = Uuid, Path, description = "file id")), params(("Range" = Option<String>, Header, description = "bytes=a-b, a- or -n")), responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "the requested range", content_type = "application/octet-stream", body = Vec<u8>), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 416, description = "range not satisfiable")))]
+#[utoipa::path(get, path = "/buckets/{bucket_id}/files/{file_id}/content", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ("file_id" = Uuid, Path, description = "file id"), ("Range" = Option<String>, Header, description = "bytes=a-b, a- or -n")), responses((status = 200, description = "the bytes", content_type = "application/octet-stream", body = Vec<u8>), (status = 206, description = "the requested range", content_type = "application/octet-stream", body = Vec<u8>), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 416, description = "range not satisfiable")))]
 async fn content(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

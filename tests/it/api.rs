@@ -236,6 +236,22 @@ async fn failed_logins_are_throttled_across_the_account() {
 }
 
 #[tokio::test]
+async fn failed_logins_are_throttled_per_client_address() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_LOGIN_MAX_FAILURES", "3")]).await;
+    let api = Api::new(&srv);
+    let email = format!("{}@example.com", unique("addr"));
+    api.register(&email).await;
+    // Three different accounts guessed from one address...
+    for i in 0..3 {
+        let (s, _) = api.login(&format!("guess{i}@example.com"), "wrong-password").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // ...and that address is refused even for a good password.
+    let (s, b) = api.login(&email, "password123").await;
+    assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+}
+
+#[tokio::test]
 async fn keys_are_shown_once_work_for_s3_and_die_when_deleted() {
     let srv = TestServer::start(Backend::Fs).await;
     let api = Api::new(&srv);
