@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::{crypto, db, gc, server, telemetry};
+use crate::{crypto, db, gc, reconcile, server, telemetry};
 
 /// GoDrive: an S3-compatible facade with users, quotas and metadata in PostgreSQL.
 #[derive(Debug, Parser)]
@@ -29,6 +29,9 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Usage accounting.
+    #[command(subcommand)]
+    Usage(UsageCommand),
     /// Abort stale multipart uploads and delete backend blobs that no object references.
     Gc {
         /// Spare blobs younger than this many seconds (default GODRIVE_GC_GRACE_SECS).
@@ -57,6 +60,17 @@ enum UserCommand {
         /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsageCommand {
+    /// Recompute every usage counter from the objects table and compare the objects table
+    /// with the backend; report drift, and rewrite the counters with --fix.
+    Reconcile {
+        /// Rewrite drifted counters.
+        #[arg(long)]
+        fix: bool,
     },
 }
 
@@ -124,6 +138,30 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("AWS_ACCESS_KEY_ID={key_id}");
             println!("AWS_SECRET_ACCESS_KEY={}", secret.as_str());
             println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
+            Ok(())
+        }
+        Command::Usage(UsageCommand::Reconcile { fix }) => {
+            let state = AppState::build(config).await.context("starting")?;
+            let report = reconcile::run(&state, fix).await?;
+            for d in &report.drift {
+                println!(
+                    "drift: {} {}: bytes counted {} actual {}, objects counted {} actual {}",
+                    d.kind, d.id, d.counted_bytes, d.actual_bytes, d.counted_objects, d.actual_objects
+                );
+            }
+            let verb = if report.fixed { "fixed" } else { "found" };
+            println!("usage reconcile: {verb} {} drifted counters", report.drift.len());
+            println!("backend: {} objects missing their blob", report.missing_blobs.len());
+            for b in &report.missing_blobs {
+                println!("missing blob: {b}");
+            }
+            println!(
+                "backend: {} unreferenced blobs (godrive gc removes them after the grace period)",
+                report.unreferenced_blobs
+            );
+            if !report.missing_blobs.is_empty() || (!report.fixed && !report.drift.is_empty()) {
+                bail!("usage reconcile found inconsistencies");
+            }
             Ok(())
         }
         Command::Gc {

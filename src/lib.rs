@@ -17,6 +17,8 @@ pub mod crypto;
 pub mod db;
 /// Garbage collection of backend blobs no metadata row references.
 pub mod gc;
+/// Usage reconciliation: counters against objects, objects against the backend.
+pub mod reconcile;
 /// The S3 protocol side, built on `s3s`.
 pub mod s3;
 /// Listeners, the `/v1` vs S3 split, graceful shutdown.

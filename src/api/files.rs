@@ -368,7 +368,8 @@ async fn remove(
     AppPath((bucket_id, file_id)): AppPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let bucket = owned(&state, user.id, bucket_id).await?;
-    let blob = objects::delete_by_id(&state.db, bucket.id, file_id)
+    let mut conn = state.db.acquire().await?;
+    let blob = objects::delete_by_id(&mut conn, bucket.id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
     delete_in_background(state.storage.clone(), BlobId(blob));

@@ -159,10 +159,14 @@ pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Re
     if found.is_none() {
         return Ok(None);
     }
-    let blobs: Vec<Uuid> = sqlx::query_scalar("delete from objects where bucket_id = $1 returning blob_id")
+    let gone: Vec<(Uuid, i64)> = sqlx::query_as("delete from objects where bucket_id = $1 returning blob_id, size")
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
+    let bytes: i64 = gone.iter().map(|(_, s)| s).sum();
+    // The owner's counters lose what the bucket held (the bucket's own go with its row).
+    super::usage::charge(&mut tx, id, -bytes, -(gone.len() as i64)).await?;
+    let blobs: Vec<Uuid> = gone.into_iter().map(|(b, _)| b).collect();
     let uploads: Vec<(Uuid, String)> =
         sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
             .bind(id)

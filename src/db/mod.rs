@@ -8,6 +8,7 @@ pub mod multipart;
 pub mod objects;
 pub mod throttle;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::str::FromStr;

@@ -185,8 +185,8 @@ pub async fn get(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<
 pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
     let h = &new.headers;
     loop {
-        let old: Option<Uuid> =
-            sqlx::query_scalar("select blob_id from objects where bucket_id = $1 and key = $2 for update")
+        let old: Option<(Uuid, i64)> =
+            sqlx::query_as("select blob_id, size from objects where bucket_id = $1 and key = $2 for update")
                 .bind(new.bucket_id)
                 .bind(&new.key)
                 .fetch_optional(&mut *tx)
@@ -231,7 +231,14 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(at) = done {
-            return Ok((old, at));
+            // Usage moves with the row, in the same transaction: the net change of an
+            // overwrite, or one more object.
+            let (old_blob, old_size, added) = match old {
+                Some((blob, size)) => (Some(blob), size, 0),
+                None => (None, 0, 1),
+            };
+            super::usage::charge(tx, new.bucket_id, new.size - old_size, added).await?;
+            return Ok((old_blob, at));
         }
         // A concurrent insert of the same key won the race; lock its row and replace it.
     }
@@ -271,15 +278,21 @@ pub async fn list_prefixed(
     Ok(rows.into_iter().map(Object::from).collect())
 }
 
-/// Deletes an object by id, returning its blob for the caller to remove after commit.
-pub async fn delete_by_id(db: impl PgExecutor<'_>, bucket_id: Uuid, id: Uuid) -> Result<Option<Uuid>, DbError> {
-    Ok(
-        sqlx::query_scalar("delete from objects where bucket_id = $1 and id = $2 returning blob_id")
+/// Deletes an object by id and uncounts it, returning its blob for the caller to remove
+/// after commit.
+pub async fn delete_by_id(db: &mut PgConnection, bucket_id: Uuid, id: Uuid) -> Result<Option<Uuid>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let gone: Option<(Uuid, i64)> =
+        sqlx::query_as("delete from objects where bucket_id = $1 and id = $2 returning blob_id, size")
             .bind(bucket_id)
             .bind(id)
-            .fetch_optional(db)
-            .await?,
-    )
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((_, size)) = gone {
+        super::usage::charge(&mut tx, bucket_id, -size, -1).await?;
+    }
+    tx.commit().await?;
+    Ok(gone.map(|(blob, _)| blob))
 }
 
 /// Replaces an object's tags; `false` if there is no such object.
@@ -298,27 +311,26 @@ pub async fn set_tags(
     Ok(done.rows_affected() > 0)
 }
 
-/// Deletes the object at `key`, returning its blob for the caller to remove after commit.
-pub async fn delete(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<Option<Uuid>, DbError> {
-    Ok(
-        sqlx::query_scalar("delete from objects where bucket_id = $1 and key = $2 returning blob_id")
-            .bind(bucket_id)
-            .bind(key)
-            .fetch_optional(db)
-            .await?,
-    )
+/// Deletes the object at `key` and uncounts it, returning its blob for the caller to remove
+/// after commit.
+pub async fn delete(db: &mut PgConnection, bucket_id: Uuid, key: &str) -> Result<Option<Uuid>, DbError> {
+    Ok(delete_many(db, bucket_id, &[key.to_owned()]).await?.pop())
 }
 
-/// Deletes every object at `keys` in one statement, returning the blobs to remove after
-/// commit. Missing keys are not an error.
-pub async fn delete_many(db: impl PgExecutor<'_>, bucket_id: Uuid, keys: &[String]) -> Result<Vec<Uuid>, DbError> {
-    Ok(
-        sqlx::query_scalar("delete from objects where bucket_id = $1 and key = any($2) returning blob_id")
+/// Deletes every object at `keys` in one statement and uncounts them, returning the blobs to
+/// remove after commit. Missing keys are not an error.
+pub async fn delete_many(db: &mut PgConnection, bucket_id: Uuid, keys: &[String]) -> Result<Vec<Uuid>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let gone: Vec<(Uuid, i64)> =
+        sqlx::query_as("delete from objects where bucket_id = $1 and key = any($2) returning blob_id, size")
             .bind(bucket_id)
             .bind(keys)
-            .fetch_all(db)
-            .await?,
-    )
+            .fetch_all(&mut *tx)
+            .await?;
+    let bytes: i64 = gone.iter().map(|(_, s)| s).sum();
+    super::usage::charge(&mut tx, bucket_id, -bytes, -(gone.len() as i64)).await?;
+    tx.commit().await?;
+    Ok(gone.into_iter().map(|(blob, _)| blob).collect())
 }
 
 /// One entry of a listing page.
@@ -368,6 +380,11 @@ pub async fn list_range(
         .bind(limit)
         .fetch_all(db)
         .await?)
+}
+
+/// Every blob an object references (reconciliation compares them with the backend).
+pub async fn all_blobs(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar("select blob_id from objects").fetch_all(db).await?)
 }
 
 /// Of `blob_ids`, those some object row references (gc keeps these).

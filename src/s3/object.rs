@@ -371,10 +371,8 @@ impl GoDriveS3 {
 
     /// Deletes the row, then its blob once the row is gone.
     async fn remove(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<()> {
-        if let Some(blob) = objects::delete(&self.state.db, bucket_id, key)
-            .await
-            .map_err(error::db)?
-        {
+        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
+        if let Some(blob) = objects::delete(&mut conn, bucket_id, key).await.map_err(error::db)? {
             delete_in_background(self.state.storage.clone(), BlobId(blob));
         }
         Ok(())
@@ -396,7 +394,8 @@ impl GoDriveS3 {
         let (valid, invalid): (Vec<_>, Vec<_>) = delete.objects.into_iter().partition(|o| check_key(&o.key).is_ok());
         let keys: Vec<String> = valid.iter().map(|o| o.key.clone()).collect();
         // One statement for the whole batch; bytes go after the rows are gone.
-        for blob in objects::delete_many(&self.state.db, bucket_id, &keys)
+        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
+        for blob in objects::delete_many(&mut conn, bucket_id, &keys)
             .await
             .map_err(error::db)?
         {

@@ -188,10 +188,13 @@ impl Storage for FsStorage {
     }
 
     async fn list_older_than(&self, cutoff: SystemTime) -> Result<Vec<BlobId>, StorageError> {
-        // Stale temp files are left by crashed writers; they are never blobs, remove them here.
+        // Temp files untouched for an hour were left by crashed writers (a live write touches
+        // its file with every buffer); they are never blobs, so remove them here. A cutoff in
+        // the future (a full listing) must not reach files still being written.
+        let stale = cutoff.min(SystemTime::now() - std::time::Duration::from_secs(3600));
         let mut tmps = tokio::fs::read_dir(&self.tmp).await?;
         while let Some(entry) = tmps.next_entry().await? {
-            if entry.metadata().await?.modified()? < cutoff {
+            if entry.metadata().await?.modified()? < stale {
                 let _ = tokio::fs::remove_file(entry.path()).await;
             }
         }

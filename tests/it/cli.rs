@@ -142,6 +142,14 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("aborted 0 stale multipart uploads"), "{report}");
     assert!(report.contains("deleted 0 orphans"), "{report}");
+    let out = godrive(&db, data.path(), port)
+        .args(["usage", "reconcile"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains("found 0 drifted counters"), "{report}");
+    assert!(report.contains("0 objects missing their blob"), "{report}");
     drop(_server);
     drop_database(db);
 }

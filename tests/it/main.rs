@@ -13,3 +13,4 @@ mod list;
 mod multipart;
 mod object;
 mod ops;
+mod usage;

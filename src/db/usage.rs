@@ -1,0 +1,119 @@
+//! Usage counters: bytes and objects per bucket and per user, changed in the same
+//! transaction as the object rows they count.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::DbError;
+
+/// Adds `bytes` and `objects` (either may be negative) to a bucket and to its owner, in
+/// one statement, inside the caller's transaction.
+pub async fn charge(tx: &mut PgConnection, bucket_id: Uuid, bytes: i64, objects: i64) -> Result<(), DbError> {
+    if bytes == 0 && objects == 0 {
+        return Ok(());
+    }
+    sqlx::query(
+        "with b as (
+            update buckets set used_bytes = used_bytes + $2, object_count = object_count + $3
+             where id = $1 returning owner_id)
+         update users set used_bytes = used_bytes + $2, object_count = object_count + $3
+          where id = (select owner_id from b)",
+    )
+    .bind(bucket_id)
+    .bind(bytes)
+    .bind(objects)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A user's counters.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserUsage {
+    /// The user.
+    pub user_id: Uuid,
+    /// Bytes of committed objects.
+    pub used_bytes: i64,
+    /// Bytes reserved by uploads in flight.
+    pub reserved_bytes: i64,
+    /// Committed objects.
+    pub object_count: i64,
+    /// The quota, if any.
+    pub quota_bytes: Option<i64>,
+}
+
+/// A user's counters.
+pub async fn of_user(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Option<UserUsage>, DbError> {
+    Ok(sqlx::query_as(
+        "select id as user_id, used_bytes, reserved_bytes, object_count, quota_bytes from users where id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A counter that differs from what the objects table says.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Drift {
+    /// `user` or `bucket`.
+    pub kind: String,
+    /// Its id.
+    pub id: Uuid,
+    /// Stored bytes counter.
+    pub counted_bytes: i64,
+    /// Sum of object sizes.
+    pub actual_bytes: i64,
+    /// Stored object counter.
+    pub counted_objects: i64,
+    /// Number of objects.
+    pub actual_objects: i64,
+}
+
+const DRIFT: &str = "
+    with per_bucket as (
+        select b.id, b.owner_id, b.used_bytes, b.object_count,
+               coalesce(sum(o.size), 0)::bigint as actual_bytes, count(o.id)::bigint as actual_objects
+          from buckets b left join objects o on o.bucket_id = b.id
+         group by b.id),
+    per_user as (
+        select u.id, u.used_bytes, u.object_count,
+               coalesce(sum(p.actual_bytes), 0)::bigint as actual_bytes,
+               coalesce(sum(p.actual_objects), 0)::bigint as actual_objects
+          from users u left join per_bucket p on p.owner_id = u.id
+         group by u.id)
+    select 'bucket' as kind, id, used_bytes as counted_bytes, actual_bytes,
+           object_count as counted_objects, actual_objects
+      from per_bucket where used_bytes <> actual_bytes or object_count <> actual_objects
+    union all
+    select 'user', id, used_bytes, actual_bytes, object_count, actual_objects
+      from per_user where used_bytes <> actual_bytes or object_count <> actual_objects";
+
+/// Every counter that disagrees with the objects table.
+pub async fn drift(db: impl PgExecutor<'_>) -> Result<Vec<Drift>, DbError> {
+    Ok(sqlx::query_as(DRIFT).fetch_all(db).await?)
+}
+
+/// Rewrites every counter from the objects table, in one transaction; returns what it fixed.
+pub async fn fix(db: &mut PgConnection) -> Result<Vec<Drift>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    // Lock the counters so no commit lands between measuring and writing.
+    sqlx::query("lock table buckets, users in share row exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let found: Vec<Drift> = sqlx::query_as(DRIFT).fetch_all(&mut *tx).await?;
+    for d in &found {
+        let sql = if d.kind == "bucket" {
+            "update buckets set used_bytes = $2, object_count = $3 where id = $1"
+        } else {
+            "update users set used_bytes = $2, object_count = $3 where id = $1"
+        };
+        sqlx::query(sql)
+            .bind(d.id)
+            .bind(d.actual_bytes)
+            .bind(d.actual_objects)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
