@@ -120,7 +120,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             }
             let pool = connect(&config).await?;
             let hash = crypto::hash_password(&password, config.bcrypt_cost)?;
-            let user = db::users::create(&pool, email, &hash, admin).await?;
+            let user = db::users::create(&pool, email, &hash, admin, config.default_quota()).await?;
             println!("created user {} ({})", user.email, user.id);
             Ok(())
         }
@@ -179,8 +179,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 ("deleted", "aborted")
             };
             println!(
-                "gc: {abort} {} stale multipart uploads; scanned {} blobs, {del} {} orphans",
-                report.stale_uploads, report.scanned, report.orphans
+                "gc: released {} expired reservations; {abort} {} stale multipart uploads; scanned {} blobs, {del} {} orphans",
+                report.expired_reservations, report.stale_uploads, report.scanned, report.orphans
             );
             Ok(())
         }

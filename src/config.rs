@@ -198,6 +198,8 @@ pub struct Config {
     pub multipart_max_age_secs: u64,
     /// Accounts and tokens of the JSON API.
     pub auth: AuthConfig,
+    /// `GODRIVE_DEFAULT_QUOTA_BYTES` (unset: unlimited): storage quota of new users.
+    pub default_quota_bytes: Option<u64>,
     /// `GODRIVE_MAX_UPLOAD_BYTES` (100000000): largest file the JSON upload accepts.
     pub max_upload_bytes: u64,
     /// `ALLOW_CORS_ORIGINS` (none): origins allowed to call the JSON API from a browser,
@@ -244,6 +246,11 @@ impl Source {
 }
 
 impl Config {
+    /// The quota new users get, as stored.
+    pub fn default_quota(&self) -> Option<i64> {
+        self.default_quota_bytes.map(|q| i64::try_from(q).unwrap_or(i64::MAX))
+    }
+
     /// Loads from `config/<ENVIRONMENT>.toml` (if present, relative to `GODRIVE_CONFIG_DIR`,
     /// default `./config`) and the process environment, then validates.
     pub fn load() -> Result<Self, ConfigError> {
@@ -317,6 +324,13 @@ impl Config {
                 admin_password: Secret::new(s.string("GODRIVE_ADMIN_PASSWORD", "")),
                 login_max_failures: s.parse("GODRIVE_LOGIN_MAX_FAILURES", 10)?,
                 login_window: s.parse("GODRIVE_LOGIN_WINDOW", Seconds(900))?,
+            },
+            default_quota_bytes: match s.get("GODRIVE_DEFAULT_QUOTA_BYTES") {
+                None => None,
+                Some(v) => Some(v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
+                    name: "GODRIVE_DEFAULT_QUOTA_BYTES",
+                    reason: e.to_string(),
+                })?),
             },
             max_upload_bytes: s.parse("GODRIVE_MAX_UPLOAD_BYTES", 100_000_000)?,
             cors_origins: s
@@ -412,6 +426,7 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_LOGIN_MAX_FAILURES",
     "GODRIVE_LOGIN_WINDOW",
     "GODRIVE_MAX_UPLOAD_BYTES",
+    "GODRIVE_DEFAULT_QUOTA_BYTES",
     "ALLOW_CORS_ORIGINS",
 ];
 

@@ -1,4 +1,5 @@
-//! Garbage collection: abort multipart uploads left incomplete too long, then delete backend
+//! Garbage collection: release expired quota reservations, abort multipart uploads left
+//! incomplete too long, then delete backend
 //! blobs that no object row references and that are older than a grace period (so uploads
 //! in flight are never touched).
 
@@ -18,6 +19,8 @@ pub struct GcReport {
     pub orphans: usize,
     /// Stale multipart uploads found (and aborted unless dry-run).
     pub stale_uploads: usize,
+    /// Expired quota reservations released (left by instances that crashed mid-upload).
+    pub expired_reservations: u64,
 }
 
 /// A gc failure.
@@ -40,6 +43,10 @@ pub async fn collect(
     dry_run: bool,
 ) -> Result<GcReport, GcError> {
     let mut report = GcReport::default();
+    if !dry_run {
+        let mut conn = state.db.acquire().await.map_err(DbError::from)?;
+        report.expired_reservations = db::quota::release_expired(&mut conn).await?;
+    }
     let upload_cutoff = time::OffsetDateTime::now_utc() - upload_age;
     for upload in db::multipart::stale(&state.db, upload_cutoff).await? {
         report.stale_uploads += 1;

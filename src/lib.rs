@@ -17,6 +17,8 @@ pub mod crypto;
 pub mod db;
 /// Garbage collection of backend blobs no metadata row references.
 pub mod gc;
+/// Quota reservations taken before an upload's body is read.
+pub mod quota;
 /// Usage reconciliation: counters against objects, objects against the backend.
 pub mod reconcile;
 /// The S3 protocol side, built on `s3s`.

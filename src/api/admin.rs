@@ -120,7 +120,7 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<(), ApiError> {
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    match db::users::create(&state.db, email, &hash, true).await {
+    match db::users::create(&state.db, email, &hash, true, state.config.default_quota()).await {
         Ok(u) => {
             tracing::info!(user.id = %u.id, "created the first admin from GODRIVE_ADMIN_EMAIL");
             Ok(())

@@ -139,7 +139,7 @@ async fn register(
     }
     check_password(&c.password)?;
     let hashed = hash(c.password, state.config.bcrypt_cost).await?;
-    match db::users::create(&state.db, &email, &hashed, false).await {
+    match db::users::create(&state.db, &email, &hashed, false, state.config.default_quota()).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user.into()))),
         Err(CreateUserError::EmailTaken) => Err(ApiError::EmailTaken),
         Err(CreateUserError::Db(e)) => Err(e.into()),

@@ -57,6 +57,9 @@ pub enum ApiError {
     /// 409 `bucket_name_taken`: the bucket name is in use (bucket names are global).
     #[error("bucket name is already taken")]
     BucketNameTaken,
+    /// 403 `quota_exceeded`: the upload would exceed a quota; the message names it.
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// 413 `payload_too_large`: the upload exceeds `GODRIVE_MAX_UPLOAD_BYTES`.
     #[error("upload exceeds the limit of {0} bytes")]
     PayloadTooLarge(u64),
@@ -86,6 +89,7 @@ impl ApiError {
             NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
             EmailTaken => ("email_taken", StatusCode::CONFLICT),
             BucketNameTaken => ("bucket_name_taken", StatusCode::CONFLICT),
+            QuotaExceeded(_) => ("quota_exceeded", StatusCode::FORBIDDEN),
             PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
@@ -107,6 +111,7 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
+            DbError::QuotaExceeded => ApiError::QuotaExceeded("This upload would exceed a storage quota.".into()),
             _ => ApiError::internal(e),
         }
     }

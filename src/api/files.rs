@@ -107,6 +107,9 @@ fn from_s3(e: s3s::S3Error, limit: u64) -> ApiError {
             ApiError::Validation("the upload ended before the form was complete".into())
         }
         s3s::S3ErrorCode::ServiceUnavailable => ApiError::Unavailable,
+        s3s::S3ErrorCode::Custom(c) if &**c == "QuotaExceeded" => {
+            ApiError::QuotaExceeded(e.message().unwrap_or("quota exceeded").to_owned())
+        }
         _ => ApiError::internal(e),
     }
 }
@@ -129,6 +132,14 @@ async fn upload(
     if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
+    // The file's size is unknown until it has streamed: reserve what the request declares
+    // (an upper bound), or the limit; the commit settles the real size.
+    let reservation = crate::quota::reserve(&state.db, bucket.id, None, declared.unwrap_or(limit).min(limit))
+        .await
+        .map_err(|e| match e {
+            crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
+            crate::quota::QuotaError::Db(e) => e.into(),
+        })?;
     let mut form = form.map_err(|e| ApiError::Validation(format!("expected multipart/form-data: {e}")))?;
     let mut key: Option<String> = None;
     let mut stored: Option<(PendingBlob, upload::Digests, Option<String>, Option<String>)> = None;
@@ -214,8 +225,9 @@ async fn upload(
         parts_count: None,
         part_sizes: None,
         blob_id: pending.id.0,
+        reservation: None,
     };
-    upload::commit(&state, new, pending)
+    upload::commit(&state, new, pending, Some(reservation))
         .await
         .map_err(|e| from_s3(e, limit))?;
     let obj = objects::get(&state.db, bucket.id, &key)

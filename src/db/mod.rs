@@ -6,6 +6,7 @@ pub mod access_keys;
 pub mod buckets;
 pub mod multipart;
 pub mod objects;
+pub mod quota;
 pub mod throttle;
 pub mod tokens;
 pub mod usage;
@@ -30,6 +31,9 @@ pub enum DbError {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Settling an upload would exceed a quota (its object grew past what it reserved).
+    #[error("quota exceeded")]
+    QuotaExceeded,
 }
 
 /// The name of the unique constraint a failed insert hit, if that is why it failed.

@@ -163,6 +163,8 @@ pub struct NewObject {
     pub part_sizes: Option<Vec<i64>>,
     /// The blob that already durably holds the bytes.
     pub blob_id: Uuid,
+    /// The quota reservation the upload made, settled by the commit.
+    pub reservation: Option<Uuid>,
 }
 
 /// An object by bucket and key.
@@ -237,7 +239,17 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
                 Some((blob, size)) => (Some(blob), size, 0),
                 None => (None, 0, 1),
             };
-            super::usage::charge(tx, new.bucket_id, new.size - old_size, added).await?;
+            let growth = new.size - old_size;
+            let reserved = match new.reservation {
+                Some(id) => super::quota::release(&mut *tx, id).await?,
+                None => 0,
+            };
+            // Growth within the reservation was checked before the body was read; beyond it
+            // (the replaced object vanished meanwhile) it is checked now.
+            if growth > reserved && !super::quota::may_grow(&mut *tx, new.bucket_id, growth).await? {
+                return Err(DbError::QuotaExceeded);
+            }
+            super::usage::charge(tx, new.bucket_id, growth, added).await?;
             return Ok((old_blob, at));
         }
         // A concurrent insert of the same key won the race; lock its row and replace it.

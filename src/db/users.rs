@@ -37,15 +37,17 @@ pub async fn create(
     email: &str,
     password_hash: &str,
     is_admin: bool,
+    quota_bytes: Option<i64>,
 ) -> Result<User, CreateUserError> {
     sqlx::query_as(
-        "insert into users (id, email, password_hash, is_admin) values ($1, $2, $3, $4)
+        "insert into users (id, email, password_hash, is_admin, quota_bytes) values ($1, $2, $3, $4, $5)
          returning id, email, is_admin, disabled, created_at",
     )
     .bind(Uuid::new_v4())
     .bind(email)
     .bind(password_hash)
     .bind(is_admin)
+    .bind(quota_bytes)
     .fetch_one(db)
     .await
     .map_err(|e| match super::violated_constraint(&e) {

@@ -124,6 +124,10 @@ impl GoDriveS3 {
             headers.tags = super::tagging::parse_header(input.tagging.as_deref())?;
         }
 
+        // A copy counts like an upload of the source's size.
+        let reservation = crate::quota::reserve(&self.state.db, dest_bucket, Some(&input.key), src.size as u64)
+            .await
+            .map_err(error::quota)?;
         let pending = PendingBlob::new(self.state.storage.clone());
         self.state
             .storage
@@ -149,8 +153,9 @@ impl GoDriveS3 {
             parts_count: src.parts_count,
             part_sizes: src.part_sizes.clone(),
             blob_id: pending.id.0,
+            reservation: None,
         };
-        let at = upload::commit(&self.state, new, pending).await?;
+        let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(src.etag)),

@@ -18,7 +18,23 @@ pub fn db(err: DbError) -> S3Error {
             tracing::error!(error = %err, "database unavailable");
             S3Error::with_message(S3ErrorCode::ServiceUnavailable, "Please reduce your request rate.")
         }
+        DbError::QuotaExceeded => quota_exceeded("This upload would exceed a storage quota."),
         _ => internal(err),
+    }
+}
+
+/// 403 `QuotaExceeded` (GoDrive's own code) with a message naming the limit.
+pub fn quota_exceeded(message: impl Into<String>) -> S3Error {
+    let mut e = S3Error::with_message(S3ErrorCode::Custom("QuotaExceeded".into()), message.into());
+    e.set_status_code(http::StatusCode::FORBIDDEN);
+    e
+}
+
+/// A refused or failed reservation.
+pub fn quota(err: crate::quota::QuotaError) -> S3Error {
+    match err {
+        crate::quota::QuotaError::Exceeded(m) => quota_exceeded(m),
+        crate::quota::QuotaError::Db(e) => db(e),
     }
 }
 

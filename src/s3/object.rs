@@ -218,6 +218,10 @@ impl GoDriveS3 {
         }
         let headers = headers_of!(input, tags);
 
+        // Room is reserved before a byte of the body is read.
+        let reservation = crate::quota::reserve(&self.state.db, bucket_id, Some(&input.key), len)
+            .await
+            .map_err(error::quota)?;
         let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
         check_content_md5(input.content_md5.as_deref(), &digests.md5)?;
 
@@ -235,8 +239,9 @@ impl GoDriveS3 {
             parts_count: None,
             part_sizes: None,
             blob_id: pending.id.0,
+            reservation: None,
         };
-        upload::commit(&self.state, new, pending).await?;
+        upload::commit(&self.state, new, pending, Some(reservation)).await?;
         let mut out = PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()

@@ -30,6 +30,7 @@ use crate::checksum::{self, Checksums};
 
 pub use super::integrity::{Expected, check_content_md5};
 use crate::db::objects::{self, NewObject};
+use crate::quota::Reservation;
 use crate::storage::{BlobId, Storage, delete_in_background};
 
 /// MD5, SHA-256, flexible checksums and length of everything that went through.
@@ -234,8 +235,13 @@ where
 
 /// Commits `new` (whose blob is `pending`) and deletes the blob it displaced. Returns the
 /// object's Last-Modified.
-pub async fn commit(state: &AppState, new: NewObject, pending: PendingBlob) -> S3Result<OffsetDateTime> {
-    commit_and_finish(state, new, pending, None).await
+pub async fn commit(
+    state: &AppState,
+    new: NewObject,
+    pending: PendingBlob,
+    reservation: Option<Reservation>,
+) -> S3Result<OffsetDateTime> {
+    commit_and_finish(state, new, pending, reservation, None).await
 }
 
 /// Like [`commit`], and removes multipart upload `finished` in the same transaction.
@@ -243,9 +249,12 @@ pub async fn commit_and_finish(
     state: &AppState,
     new: NewObject,
     pending: PendingBlob,
+    reservation: Option<Reservation>,
     finished: Option<uuid::Uuid>,
 ) -> S3Result<OffsetDateTime> {
     let state = state.clone();
+    let mut new = new;
+    new.reservation = reservation.as_ref().map(|r| r.id);
     let task = tokio::spawn(async move {
         let mut tx = state.db.begin().await.map_err(|e| error::db(e.into()))?;
         let (old, at) = objects::commit_put(&mut tx, &new).await.map_err(error::db)?;
@@ -254,6 +263,10 @@ pub async fn commit_and_finish(
         }
         tx.commit().await.map_err(|e| error::db(e.into()))?;
         pending.disarm();
+        // The commit released the reservation in its transaction.
+        if let Some(r) = reservation {
+            r.settled();
+        }
         if let Some(old) = old.filter(|old| *old != new.blob_id) {
             delete_in_background(state.storage.clone(), BlobId(old));
         }

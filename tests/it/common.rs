@@ -151,7 +151,9 @@ impl TestServer {
     pub async fn user(&self) -> TestUser {
         let email = format!("{}@example.com", unique("user"));
         let hash = crypto::hash_password("password123", 4).unwrap();
-        let user = db::users::create(&self.state.db, &email, &hash, false).await.unwrap();
+        let user = db::users::create(&self.state.db, &email, &hash, false, None)
+            .await
+            .unwrap();
         let access_key = crypto::new_access_key_id();
         let secret = crypto::new_secret_access_key().to_string();
         let sealed = self.state.secrets.seal(secret.as_bytes(), access_key.as_bytes());

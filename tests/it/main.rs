@@ -13,4 +13,5 @@ mod list;
 mod multipart;
 mod object;
 mod ops;
+mod quota;
 mod usage;

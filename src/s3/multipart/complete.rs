@@ -162,8 +162,11 @@ impl GoDriveS3 {
             parts_count: Some(chosen.len() as i32),
             part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
             blob_id: blob.0,
+            reservation: None,
         };
-        upload::commit_and_finish(&self.state, new, pending, Some(upload.id)).await?;
+        // No reservation yet for multipart: the commit checks the whole growth against the
+        // quotas, so completion is refused rather than over-allocating.
+        upload::commit_and_finish(&self.state, new, pending, None, Some(upload.id)).await?;
         let mut out = CompleteMultipartUploadOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()

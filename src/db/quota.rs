@@ -1,0 +1,153 @@
+//! Quota reservations: promised before an upload's body is read, settled into usage in the
+//! commit transaction, released on failure.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::DbError;
+
+/// Which limit refused a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user's storage quota, in bytes.
+    User {
+        /// The quota.
+        quota: i64,
+    },
+    /// The bucket's byte limit.
+    BucketBytes {
+        /// The limit.
+        max: i64,
+    },
+    /// The bucket's object-count limit.
+    BucketObjects {
+        /// The limit.
+        max: i64,
+    },
+}
+
+/// Reserves room for an upload of `len` bytes to `key`: the growth over the object it would
+/// replace (an overwrite counts its net change) and an object slot for a new key. One
+/// conditional update per limit, in one transaction: either every counter moves and the
+/// reservation exists, or nothing changes.
+pub async fn reserve(
+    db: &mut PgConnection,
+    bucket_id: Uuid,
+    key: Option<&str>,
+    len: i64,
+    ttl_secs: i64,
+) -> Result<Result<Uuid, Refusal>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let old: Option<i64> = match key {
+        Some(k) => {
+            sqlx::query_scalar("select size from objects where bucket_id = $1 and key = $2")
+                .bind(bucket_id)
+                .bind(k)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => None,
+    };
+    let bytes = (len - old.unwrap_or(0)).max(0);
+    let objects: i32 = if key.is_some() && old.is_none() { 1 } else { 0 };
+    let bucket: Option<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "update buckets set reserved_bytes = reserved_bytes + $2
+          where id = $1
+            and (max_bytes is null or used_bytes + reserved_bytes + $2 <= max_bytes)
+            and (max_objects is null or object_count
+                 + (select coalesce(sum(objects), 0) from reservations where bucket_id = $1) + $3 <= max_objects)
+          returning owner_id, max_bytes, max_objects",
+    )
+    .bind(bucket_id)
+    .bind(bytes)
+    .bind(objects)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((owner_id, _, _)) = bucket else {
+        let limits: (Option<i64>, Option<i64>, i64, i64) = sqlx::query_as(
+            "select max_bytes, max_objects, used_bytes + reserved_bytes, object_count from buckets where id = $1",
+        )
+        .bind(bucket_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        return Ok(Err(match limits {
+            (Some(max), _, used, _) if used + bytes > max => Refusal::BucketBytes { max },
+            (_, Some(max), _, _) => Refusal::BucketObjects { max },
+            (max, _, _, _) => Refusal::BucketBytes { max: max.unwrap_or(0) },
+        }));
+    };
+    let user: Option<Uuid> = sqlx::query_scalar(
+        "update users set reserved_bytes = reserved_bytes + $2
+          where id = $1 and (quota_bytes is null or used_bytes + reserved_bytes + $2 <= quota_bytes)
+          returning id",
+    )
+    .bind(owner_id)
+    .bind(bytes)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if user.is_none() {
+        let quota: Option<i64> = sqlx::query_scalar("select quota_bytes from users where id = $1")
+            .bind(owner_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        return Ok(Err(Refusal::User {
+            quota: quota.unwrap_or(0),
+        }));
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into reservations (id, user_id, bucket_id, bytes, objects, expires_at)
+         values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision))",
+    )
+    .bind(id)
+    .bind(owner_id)
+    .bind(bucket_id)
+    .bind(bytes)
+    .bind(objects)
+    .bind(ttl_secs as f64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// Drops a reservation and gives its bytes back; returns the bytes it held (0 if it was
+/// already gone). Used inside the commit transaction (settling) and after failures.
+pub async fn release(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, DbError> {
+    let released: Option<i64> = sqlx::query_scalar(
+        "with r as (delete from reservations where id = $1 returning user_id, bucket_id, bytes),
+              u as (update users set reserved_bytes = reserved_bytes - r.bytes from r where users.id = r.user_id),
+              b as (update buckets set reserved_bytes = reserved_bytes - r.bytes from r where buckets.id = r.bucket_id)
+         select bytes from r",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(released.unwrap_or(0))
+}
+
+/// Releases every reservation past its expiry (left by instances that crashed mid-upload).
+pub async fn release_expired(db: &mut PgConnection) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("select id from reservations where expires_at < now()")
+        .fetch_all(&mut *db)
+        .await?;
+    for id in &ids {
+        release(&mut *db, *id).await?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Whether `user` may grow by `bytes` beyond what it had reserved (a settle whose object
+/// grew more than reserved, e.g. the object it replaced was deleted meanwhile).
+pub async fn may_grow(db: impl PgExecutor<'_>, bucket_id: Uuid, bytes: i64) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar(
+        "select (u.quota_bytes is null or u.used_bytes + u.reserved_bytes + $2 <= u.quota_bytes)
+            and (b.max_bytes is null or b.used_bytes + b.reserved_bytes + $2 <= b.max_bytes)
+           from buckets b join users u on u.id = b.owner_id where b.id = $1",
+    )
+    .bind(bucket_id)
+    .bind(bytes)
+    .fetch_optional(db)
+    .await?
+    .unwrap_or(false))
+}

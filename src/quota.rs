@@ -1,0 +1,73 @@
+//! Quota policy over `db::quota`: a [`Reservation`] is taken before an upload's body is read
+//! and is either settled by the commit or released when dropped.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::db::{self, DbError, quota::Refusal};
+
+/// How long a reservation may live: an instance that crashes mid-upload leaves its
+/// reservations behind, and they are released once this has passed.
+pub const RESERVATION_TTL_SECS: i64 = 24 * 3600;
+
+/// Why an upload may not start.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    /// A limit would be exceeded; the message names it (S3 `QuotaExceeded` 403, JSON
+    /// `quota_exceeded` 403).
+    #[error("{0}")]
+    Exceeded(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<Refusal> for QuotaError {
+    fn from(r: Refusal) -> Self {
+        QuotaError::Exceeded(match r {
+            Refusal::User { quota } => format!("This upload would exceed your storage quota of {quota} bytes."),
+            Refusal::BucketBytes { max } => format!("This upload would exceed the bucket's limit of {max} bytes."),
+            Refusal::BucketObjects { max } => format!("This upload would exceed the bucket's limit of {max} objects."),
+        })
+    }
+}
+
+/// Room promised to one upload. Dropping it unsettled gives the room back.
+pub struct Reservation {
+    db: PgPool,
+    /// The reservation row.
+    pub id: Uuid,
+    armed: bool,
+}
+
+impl Reservation {
+    /// The commit released it inside its own transaction.
+    pub fn settled(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.armed {
+            let (db, id) = (self.db.clone(), self.id);
+            tokio::spawn(async move {
+                if let Err(e) = db::quota::release(&db, id).await {
+                    tracing::warn!(error = %e, "could not release a reservation; it expires on its own");
+                }
+            });
+        }
+    }
+}
+
+/// Reserves room for `len` bytes to `key` in `bucket_id` (see `db::quota::reserve`).
+pub async fn reserve(db: &PgPool, bucket_id: Uuid, key: Option<&str>, len: u64) -> Result<Reservation, QuotaError> {
+    let len = i64::try_from(len).map_err(|_| QuotaError::Exceeded("This upload is too large.".into()))?;
+    let mut conn = db.acquire().await.map_err(DbError::from)?;
+    let id = db::quota::reserve(&mut conn, bucket_id, key, len, RESERVATION_TTL_SECS).await??;
+    Ok(Reservation {
+        db: db.clone(),
+        id,
+        armed: true,
+    })
+}

@@ -1,0 +1,311 @@
+//! Quotas are checked before bytes are accepted and never over-allocate.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{BACKENDS, Backend, TestServer, TestUser, code_status, unique};
+
+async fn set_quota(srv: &TestServer, u: &TestUser, bytes: i64) {
+    sqlx::query("update users set quota_bytes = $2 where id = $1")
+        .bind(u.id)
+        .bind(bytes)
+        .execute(&srv.state.db)
+        .await
+        .unwrap();
+}
+
+async fn usage(srv: &TestServer, u: &TestUser) -> godrive::db::usage::UserUsage {
+    godrive::db::usage::of_user(&srv.state.db, u.id).await.unwrap().unwrap()
+}
+
+/// Reservations are released in the background after a failure; wait for them.
+async fn settled(srv: &TestServer, u: &TestUser) -> godrive::db::usage::UserUsage {
+    for _ in 0..50 {
+        let now = usage(srv, u).await;
+        if now.reserved_bytes == 0 {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("reservations were not released: {:?}", usage(srv, u).await);
+}
+
+#[tokio::test]
+async fn puts_over_quota_are_refused_and_overwrites_count_the_net_change() {
+    for backend in BACKENDS {
+        let srv = TestServer::start(backend).await;
+        let u = srv.user().await;
+        set_quota(&srv, &u, 100_000).await;
+        let s3 = srv.client(&u);
+        let b = unique("quota");
+        s3.create_bucket().bucket(&b).send().await.unwrap();
+        s3.put_object()
+            .bucket(&b)
+            .key("a")
+            .body(vec![1u8; 60_000].into())
+            .send()
+            .await
+            .unwrap();
+        let res = s3
+            .put_object()
+            .bucket(&b)
+            .key("b")
+            .body(vec![1u8; 50_000].into())
+            .send()
+            .await;
+        let err = res.expect_err("over quota");
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let meta = aws_sdk_s3::error::ProvideErrorMetadata::meta(&err).clone();
+        assert_eq!((meta.code(), status), (Some("QuotaExceeded"), Some(403)), "{backend:?}");
+        assert!(meta.message().unwrap().contains("100000"), "{:?}", meta.message());
+        // Replacing the 60 kB object with 90 kB grows usage by 30 kB: allowed.
+        s3.put_object()
+            .bucket(&b)
+            .key("a")
+            .body(vec![2u8; 90_000].into())
+            .send()
+            .await
+            .unwrap();
+        let now = settled(&srv, &u).await;
+        assert_eq!((now.used_bytes, now.object_count), (90_000, 1));
+        // A copy counts like an upload.
+        let res = s3
+            .copy_object()
+            .bucket(&b)
+            .key("a2")
+            .copy_source(format!("{b}/a"))
+            .send()
+            .await;
+        assert_eq!(code_status(res), ("QuotaExceeded".into(), 403));
+        // Deleting frees room at once.
+        s3.delete_object().bucket(&b).key("a").send().await.unwrap();
+        s3.put_object()
+            .bucket(&b)
+            .key("c")
+            .body(vec![3u8; 99_000].into())
+            .send()
+            .await
+            .unwrap();
+        let now = settled(&srv, &u).await;
+        assert_eq!((now.used_bytes, now.object_count), (99_000, 1));
+        srv.assert_no_orphans().await;
+    }
+}
+
+#[tokio::test]
+async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    set_quota(&srv, &u, 1_000_000).await;
+    let s3 = srv.client(&u);
+    let b = unique("early");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(60)).unwrap();
+    let url = s3
+        .put_object()
+        .bucket(&b)
+        .key("huge")
+        .presigned(cfg)
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    let path = url.split_once(&srv.addr.to_string()).unwrap().1.to_owned();
+    // Announce 1 GB and wait for permission to send it: the answer is the refusal, and no
+    // "100 Continue" ever comes, so not a byte of the body is read.
+    let mut sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n",
+        srv.addr
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("QuotaExceeded"), "{answer}");
+    assert_eq!(settled(&srv, &u).await.used_bytes, 0);
+}
+
+#[tokio::test]
+async fn bucket_limits_and_json_uploads_are_enforced_too() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("limits");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    sqlx::query("update buckets set max_objects = 2 where name = $1")
+        .bind(&b)
+        .execute(&srv.state.db)
+        .await
+        .unwrap();
+    for k in ["1", "2"] {
+        s3.put_object()
+            .bucket(&b)
+            .key(k)
+            .body(b"x".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("3")
+        .body(b"x".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("QuotaExceeded".into(), 403));
+    // Overwriting an existing key adds no object.
+    s3.put_object()
+        .bucket(&b)
+        .key("2")
+        .body(b"y".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    // The JSON upload shows the same refusal as quota_exceeded.
+    set_quota(&srv, &u, 10).await;
+    let http = reqwest::Client::new();
+    let token = srv.state.tokens.access_token(u.id, "quota@example.com", false);
+    let other = unique("jsonq");
+    let bucket: serde_json::Value = http
+        .post(format!("{}/v1/buckets", srv.url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": other}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0u8; 5000]).file_name("f.bin"),
+    );
+    let resp = http
+        .post(format!(
+            "{}/v1/buckets/{}/files",
+            srv.url(),
+            bucket["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("quota of 10 bytes"),
+        "{body}"
+    );
+    settled(&srv, &u).await;
+}
+
+#[tokio::test]
+async fn concurrent_uploads_never_over_allocate() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let quota: i64 = 2_000_000;
+    set_quota(&srv, &u, quota).await;
+    // A second listener on the same database and storage, as a second instance would be.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(godrive::server::serve_with_listener(
+        srv.state.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    let clients = [
+        srv.client(&u),
+        crate::common::client_for(&second, &u.access_key, &u.secret),
+    ];
+    let b = unique("race");
+    clients[0].create_bucket().bucket(&b).send().await.unwrap();
+
+    let mut tasks = Vec::new();
+    for i in 0..60usize {
+        let s3 = clients[i % 2].clone();
+        let b = b.clone();
+        // Sizes from 20 kB to 180 kB: about 6 MB in all, three times the quota.
+        let size = 20_000 + (i * 7919) % 160_000;
+        tasks.push(tokio::spawn(async move {
+            let res = s3
+                .put_object()
+                .bucket(&b)
+                .key(format!("k{i}"))
+                .body(vec![9u8; size].into())
+                .send()
+                .await;
+            match res {
+                Ok(_) => Some(size as i64),
+                Err(e) => {
+                    assert_eq!(
+                        aws_sdk_s3::error::ProvideErrorMetadata::code(&e),
+                        Some("QuotaExceeded"),
+                        "{e:?}"
+                    );
+                    None
+                }
+            }
+        }));
+    }
+    let mut accepted = 0i64;
+    for t in tasks {
+        accepted += t.await.unwrap().unwrap_or(0);
+    }
+    assert!(accepted <= quota, "accepted {accepted} > quota {quota}");
+    assert!(accepted > quota / 2, "the quota should mostly fill: {accepted}");
+    let now = settled(&srv, &u).await;
+    assert_eq!(now.used_bytes, accepted);
+    let report = godrive::reconcile::run(&srv.state, false).await.unwrap();
+    assert!(report.drift.is_empty() && report.missing_blobs.is_empty(), "{report:?}");
+    srv.assert_no_orphans().await;
+}
+
+#[tokio::test]
+async fn reservations_of_a_crashed_instance_expire() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    set_quota(&srv, &u, 1000).await;
+    let s3 = srv.client(&u);
+    let b = unique("crash");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let bucket_id: uuid::Uuid = sqlx::query_scalar("select id from buckets where name = $1")
+        .bind(&b)
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    // An instance reserved 900 bytes and died: its reservation is already past its expiry.
+    let mut conn = srv.state.db.acquire().await.unwrap();
+    godrive::db::quota::reserve(&mut conn, bucket_id, Some("lost"), 900, -1)
+        .await
+        .unwrap()
+        .unwrap();
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("k")
+        .body(vec![0u8; 500].into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("QuotaExceeded".into(), 403));
+    let hour = Duration::from_secs(3600);
+    let report = godrive::gc::collect(&srv.state, hour, hour, false).await.unwrap();
+    assert_eq!(report.expired_reservations, 1);
+    assert_eq!(usage(&srv, &u).await.reserved_bytes, 0);
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(vec![0u8; 500].into())
+        .send()
+        .await
+        .unwrap();
+}
