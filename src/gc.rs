@@ -52,7 +52,11 @@ pub async fn collect(
         report.stale_uploads += 1;
         if !dry_run {
             // Row first: once it is gone no part can be recorded against the upload.
+            let reservations = db::multipart::part_reservations(&state.db, upload.id).await?;
             db::multipart::delete(&state.db, upload.id).await?;
+            for r in reservations {
+                db::quota::release(&state.db, r).await?;
+            }
             state
                 .storage
                 .abort_upload(BlobId(upload.blob_id), &upload.backend_upload)

@@ -225,7 +225,7 @@ async fn upload(
         parts_count: None,
         part_sizes: None,
         blob_id: pending.id.0,
-        reservation: None,
+        reservations: Vec::new(),
     };
     upload::commit(&state, new, pending, Some(reservation))
         .await

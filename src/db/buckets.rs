@@ -93,8 +93,9 @@ pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<B
 /// What deleting an empty bucket found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    /// The bucket is gone.
-    Deleted,
+    /// The bucket is gone; these multipart uploads in progress went with it
+    /// ((blob, backend handle), for the caller to abort in the backend).
+    Deleted(Vec<(Uuid, String)>),
     /// It still holds objects.
     NotEmpty,
     /// It did not exist.
@@ -120,12 +121,19 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
     if busy {
         return Ok(DeleteOutcome::NotEmpty);
     }
+    // Uploads in progress do not keep a bucket alive (as in S3); their room is given back.
+    super::quota::release_bucket(&mut tx, bucket_id).await?;
+    let uploads: Vec<(Uuid, String)> =
+        sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
+            .bind(bucket_id)
+            .fetch_all(&mut *tx)
+            .await?;
     sqlx::query("delete from buckets where id = $1")
         .bind(bucket_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(DeleteOutcome::Deleted)
+    Ok(DeleteOutcome::Deleted(uploads))
 }
 
 /// A bucket by id, only if `owner_id` owns it.
@@ -167,6 +175,7 @@ pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Re
     // The owner's counters lose what the bucket held (the bucket's own go with its row).
     super::usage::charge(&mut tx, id, -bytes, -(gone.len() as i64)).await?;
     let blobs: Vec<Uuid> = gone.into_iter().map(|(b, _)| b).collect();
+    super::quota::release_bucket(&mut tx, id).await?;
     let uploads: Vec<(Uuid, String)> =
         sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
             .bind(id)

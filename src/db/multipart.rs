@@ -79,6 +79,8 @@ pub struct Part {
     pub backend_part: String,
     /// Flexible checksums of the part.
     pub checksums: Json<Checksums>,
+    /// The quota reservation holding its bytes.
+    pub reservation_id: Option<Uuid>,
     /// When it was uploaded.
     pub created_at: OffsetDateTime,
 }
@@ -126,8 +128,17 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) 
     Ok(row.map(Upload::from))
 }
 
+/// A part replaced by a later upload of the same number.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Replaced {
+    /// Its backend token.
+    pub backend_part: String,
+    /// Its quota reservation, to release.
+    pub reservation_id: Option<Uuid>,
+}
+
 /// Records a part, replacing an earlier upload of the same number; returns the replaced
-/// part's backend token. Fails with a foreign-key error if the upload is gone.
+/// part. Fails with `RowNotFound` if the upload is gone or being completed.
 pub async fn put_part(
     tx: &mut PgConnection,
     upload_id: Uuid,
@@ -136,7 +147,8 @@ pub async fn put_part(
     etag: &str,
     backend_part: &str,
     checksums: &Checksums,
-) -> Result<Option<String>, DbError> {
+    reservation_id: Option<Uuid>,
+) -> Result<Option<Replaced>, DbError> {
     // Lock the upload row: a concurrent complete or abort waits for this part, or this part
     // finds the upload gone.
     let live: Option<Uuid> =
@@ -147,19 +159,20 @@ pub async fn put_part(
     if live.is_none() {
         return Err(DbError::Sqlx(sqlx::Error::RowNotFound));
     }
-    let old: Option<String> = sqlx::query_scalar(
-        "select backend_part from multipart_parts where upload_id = $1 and part_number = $2 for update",
+    let old: Option<Replaced> = sqlx::query_as(
+        "select backend_part, reservation_id from multipart_parts
+          where upload_id = $1 and part_number = $2 for update",
     )
     .bind(upload_id)
     .bind(part_number)
     .fetch_optional(&mut *tx)
     .await?;
     sqlx::query(
-        "insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums)
-         values ($1, $2, $3, $4, $5, $6)
+        "insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums, reservation_id)
+         values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (upload_id, part_number) do update
             set size = excluded.size, etag = excluded.etag, backend_part = excluded.backend_part,
-                checksums = excluded.checksums, created_at = now()",
+                checksums = excluded.checksums, reservation_id = excluded.reservation_id, created_at = now()",
     )
     .bind(upload_id)
     .bind(part_number)
@@ -167,6 +180,7 @@ pub async fn put_part(
     .bind(etag)
     .bind(backend_part)
     .bind(Json(checksums))
+    .bind(reservation_id)
     .execute(&mut *tx)
     .await?;
     Ok(old)
@@ -180,7 +194,7 @@ pub async fn list_parts(
     limit: i64,
 ) -> Result<Vec<Part>, DbError> {
     Ok(sqlx::query_as(
-        "select part_number, size, etag, backend_part, checksums, created_at from multipart_parts
+        "select part_number, size, etag, backend_part, checksums, reservation_id, created_at from multipart_parts
           where upload_id = $1 and part_number > $2 order by part_number limit $3",
     )
     .bind(upload_id)
@@ -248,6 +262,16 @@ pub async fn cancel_complete(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), Db
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The quota reservations an upload's parts hold.
+pub async fn part_reservations(db: impl PgExecutor<'_>, upload_id: Uuid) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar(
+        "select reservation_id from multipart_parts where upload_id = $1 and reservation_id is not null",
+    )
+    .bind(upload_id)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Removes an upload that is not being completed, with its parts; returns it so its

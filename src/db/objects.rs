@@ -163,8 +163,9 @@ pub struct NewObject {
     pub part_sizes: Option<Vec<i64>>,
     /// The blob that already durably holds the bytes.
     pub blob_id: Uuid,
-    /// The quota reservation the upload made, settled by the commit.
-    pub reservation: Option<Uuid>,
+    /// The quota reservations the upload made (one, or one per multipart part), settled by
+    /// the commit.
+    pub reservations: Vec<Uuid>,
 }
 
 /// An object by bucket and key.
@@ -240,10 +241,10 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
                 None => (None, 0, 1),
             };
             let growth = new.size - old_size;
-            let reserved = match new.reservation {
-                Some(id) => super::quota::release(&mut *tx, id).await?,
-                None => 0,
-            };
+            let mut reserved = 0;
+            for id in &new.reservations {
+                reserved += super::quota::release(&mut *tx, *id).await?;
+            }
             // Growth within the reservation was checked before the body was read; beyond it
             // (the replaced object vanished meanwhile) it is checked now.
             if growth > reserved && !super::quota::may_grow(&mut *tx, new.bucket_id, growth).await? {

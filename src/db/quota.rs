@@ -151,3 +151,18 @@ pub async fn may_grow(db: impl PgExecutor<'_>, bucket_id: Uuid, bytes: i64) -> R
     .await?
     .unwrap_or(false))
 }
+
+/// Releases every reservation in a bucket (inside the transaction that deletes it): its
+/// owner's reserved bytes shrink; the bucket's own counters go with its row.
+pub async fn release_bucket(tx: &mut PgConnection, bucket_id: Uuid) -> Result<(), DbError> {
+    sqlx::query(
+        "with r as (delete from reservations where bucket_id = $1 returning user_id, bytes)
+         update users set reserved_bytes = reserved_bytes - s.total
+           from (select user_id, sum(bytes)::bigint as total from r group by user_id) s
+          where users.id = s.user_id",
+    )
+    .bind(bucket_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

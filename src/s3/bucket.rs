@@ -84,7 +84,17 @@ impl GoDriveS3 {
             .await
             .map_err(super::error::db)?
         {
-            DeleteOutcome::Deleted => Ok(S3Response::new(DeleteBucketOutput {})),
+            DeleteOutcome::Deleted(uploads) => {
+                for (blob, handle) in uploads {
+                    let storage = self.state.storage.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = storage.abort_upload(crate::storage::BlobId(blob), &handle).await {
+                            tracing::warn!(error = %e, "could not abort a deleted bucket's upload");
+                        }
+                    });
+                }
+                Ok(S3Response::new(DeleteBucketOutput {}))
+            }
             DeleteOutcome::NotEmpty => Err(s3_error!(
                 BucketNotEmpty,
                 "The bucket you tried to delete is not empty."

@@ -153,7 +153,7 @@ impl GoDriveS3 {
             parts_count: src.parts_count,
             part_sizes: src.part_sizes.clone(),
             blob_id: pending.id.0,
-            reservation: None,
+            reservations: Vec::new(),
         };
         let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;
         Ok(S3Response::new(CopyObjectOutput {

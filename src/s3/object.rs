@@ -239,7 +239,7 @@ impl GoDriveS3 {
             parts_count: None,
             part_sizes: None,
             blob_id: pending.id.0,
-            reservation: None,
+            reservations: Vec::new(),
         };
         upload::commit(&self.state, new, pending, Some(reservation)).await?;
         let mut out = PutObjectOutput {

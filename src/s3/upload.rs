@@ -254,7 +254,7 @@ pub async fn commit_and_finish(
 ) -> S3Result<OffsetDateTime> {
     let state = state.clone();
     let mut new = new;
-    new.reservation = reservation.as_ref().map(|r| r.id);
+    new.reservations.extend(reservation.as_ref().map(|r| r.id));
     let task = tokio::spawn(async move {
         let mut tx = state.db.begin().await.map_err(|e| error::db(e.into()))?;
         let (old, at) = objects::commit_put(&mut tx, &new).await.map_err(error::db)?;

@@ -309,3 +309,102 @@ async fn reservations_of_a_crashed_instance_expire() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn multipart_parts_reserve_and_settle_at_completion() {
+    for backend in BACKENDS {
+        let srv = TestServer::start(backend).await;
+        let u = srv.user().await;
+        let mib = 1024 * 1024;
+        set_quota(&srv, &u, 8 * mib).await;
+        let s3 = srv.client(&u);
+        let b = unique("mpq");
+        s3.create_bucket().bucket(&b).send().await.unwrap();
+        let part = |key: &'static str, id: String, n: i32, size: usize| {
+            s3.upload_part()
+                .bucket(&b)
+                .key(key)
+                .upload_id(id)
+                .part_number(n)
+                .body(vec![5u8; size].into())
+                .send()
+        };
+        // Parts reserve as they arrive: a part past the quota is refused before its body.
+        let id = s3
+            .create_multipart_upload()
+            .bucket(&b)
+            .key("big")
+            .send()
+            .await
+            .unwrap()
+            .upload_id
+            .unwrap();
+        let p1 = part("big", id.clone(), 1, 5 * mib as usize).await.unwrap();
+        assert_eq!(usage(&srv, &u).await.reserved_bytes, 5 * mib);
+        let res = part("big", id.clone(), 2, 4 * mib as usize).await;
+        assert_eq!(code_status(res), ("QuotaExceeded".into(), 403), "{backend:?}");
+        let p2 = part("big", id.clone(), 2, mib as usize).await.unwrap();
+        // Completion turns the reservations into usage.
+        let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+            .parts(
+                aws_sdk_s3::types::CompletedPart::builder()
+                    .part_number(1)
+                    .e_tag(p1.e_tag().unwrap())
+                    .build(),
+            )
+            .parts(
+                aws_sdk_s3::types::CompletedPart::builder()
+                    .part_number(2)
+                    .e_tag(p2.e_tag().unwrap())
+                    .build(),
+            )
+            .build();
+        s3.complete_multipart_upload()
+            .bucket(&b)
+            .key("big")
+            .upload_id(&id)
+            .multipart_upload(parts)
+            .send()
+            .await
+            .unwrap();
+        let now = settled(&srv, &u).await;
+        assert_eq!((now.used_bytes, now.object_count), (6 * mib, 1));
+        // An aborted upload gives its parts' room back.
+        let id = s3
+            .create_multipart_upload()
+            .bucket(&b)
+            .key("gone")
+            .send()
+            .await
+            .unwrap()
+            .upload_id
+            .unwrap();
+        part("gone", id.clone(), 1, mib as usize).await.unwrap();
+        assert_eq!(usage(&srv, &u).await.reserved_bytes, mib);
+        s3.abort_multipart_upload()
+            .bucket(&b)
+            .key("gone")
+            .upload_id(&id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(settled(&srv, &u).await.used_bytes, 6 * mib);
+        // Deleting the bucket's objects and then the bucket (with an upload in progress)
+        // leaves nothing reserved.
+        let id = s3
+            .create_multipart_upload()
+            .bucket(&b)
+            .key("open")
+            .send()
+            .await
+            .unwrap()
+            .upload_id
+            .unwrap();
+        part("open", id, 1, 1000).await.unwrap();
+        s3.delete_object().bucket(&b).key("big").send().await.unwrap();
+        s3.delete_bucket().bucket(&b).send().await.unwrap();
+        let now = settled(&srv, &u).await;
+        assert_eq!((now.used_bytes, now.object_count), (0, 0));
+        assert_eq!(srv.open_uploads().await.0, 0);
+    }
+}

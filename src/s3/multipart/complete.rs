@@ -162,7 +162,8 @@ impl GoDriveS3 {
             parts_count: Some(chosen.len() as i32),
             part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
             blob_id: blob.0,
-            reservation: None,
+            // Every part's reservation settles here; parts left out give theirs back.
+            reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.

@@ -197,6 +197,11 @@ impl GoDriveS3 {
         expected: Expected,
         content_md5: Option<&str>,
     ) -> S3Result<upload::Digests> {
+        // Each part reserves its length before its body is read; the reservations settle
+        // when the upload completes and are released when it is aborted.
+        let reservation = crate::quota::reserve(&self.state.db, upload.bucket_id, None, len)
+            .await
+            .map_err(error::quota)?;
         let blob = BlobId(upload.blob_id);
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
@@ -228,6 +233,7 @@ impl GoDriveS3 {
                 &hex::encode(digests.md5),
                 &token,
                 &digests.checksums,
+                Some(reservation.id),
             )
             .await?;
             tx.commit().await?;
@@ -235,8 +241,21 @@ impl GoDriveS3 {
         }
         .await;
         match recorded {
-            Ok(Some(old)) if old != token => drop_part(old),
-            Ok(_) => {}
+            Ok(old) => {
+                // The part row now holds the reservation.
+                reservation.settled();
+                if let Some(old) = old {
+                    if let Some(r) = old.reservation_id {
+                        let db = self.state.db.clone();
+                        tokio::spawn(async move {
+                            let _ = crate::db::quota::release(&db, r).await;
+                        });
+                    }
+                    if old.backend_part != token {
+                        drop_part(old.backend_part);
+                    }
+                }
+            }
             Err(crate::db::DbError::Sqlx(sqlx::Error::RowNotFound)) => {
                 drop_part(token);
                 return Err(no_such_upload());
@@ -329,11 +348,19 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
-        let upload = multipart::abort(&self.state.db, upload_id(&i.upload_id)?, bucket_id, &i.key)
+        let id = upload_id(&i.upload_id)?;
+        let reservations = multipart::part_reservations(&self.state.db, id)
+            .await
+            .map_err(error::db)?;
+        let upload = multipart::abort(&self.state.db, id, bucket_id, &i.key)
             .await
             .map_err(error::db)?
             .ok_or_else(no_such_upload)?;
-        // The row is gone, so no new part can be recorded; now drop the bytes.
+        // The row is gone, so no new part can be recorded; give the parts' room back and
+        // drop the bytes.
+        for r in reservations {
+            crate::db::quota::release(&self.state.db, r).await.map_err(error::db)?;
+        }
         if let Err(e) = self
             .state
             .storage
