@@ -128,6 +128,23 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) 
     Ok(row.map(Upload::from))
 }
 
+/// A part just stored in the backend, to record.
+#[derive(Debug)]
+pub struct NewPart<'a> {
+    /// 1 to 10000.
+    pub number: i32,
+    /// Length in bytes.
+    pub size: i64,
+    /// Hex MD5.
+    pub etag: &'a str,
+    /// The backend's token.
+    pub backend_part: &'a str,
+    /// Flexible checksums.
+    pub checksums: &'a Checksums,
+    /// The quota reservation holding its bytes.
+    pub reservation_id: Option<Uuid>,
+}
+
 /// A part replaced by a later upload of the same number.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Replaced {
@@ -139,16 +156,7 @@ pub struct Replaced {
 
 /// Records a part, replacing an earlier upload of the same number; returns the replaced
 /// part. Fails with `RowNotFound` if the upload is gone or being completed.
-pub async fn put_part(
-    tx: &mut PgConnection,
-    upload_id: Uuid,
-    part_number: i32,
-    size: i64,
-    etag: &str,
-    backend_part: &str,
-    checksums: &Checksums,
-    reservation_id: Option<Uuid>,
-) -> Result<Option<Replaced>, DbError> {
+pub async fn put_part(tx: &mut PgConnection, upload_id: Uuid, part: &NewPart<'_>) -> Result<Option<Replaced>, DbError> {
     // Lock the upload row: a concurrent complete or abort waits for this part, or this part
     // finds the upload gone.
     let live: Option<Uuid> =
@@ -164,7 +172,7 @@ pub async fn put_part(
           where upload_id = $1 and part_number = $2 for update",
     )
     .bind(upload_id)
-    .bind(part_number)
+    .bind(part.number)
     .fetch_optional(&mut *tx)
     .await?;
     sqlx::query(
@@ -175,12 +183,12 @@ pub async fn put_part(
                 checksums = excluded.checksums, reservation_id = excluded.reservation_id, created_at = now()",
     )
     .bind(upload_id)
-    .bind(part_number)
-    .bind(size)
-    .bind(etag)
-    .bind(backend_part)
-    .bind(Json(checksums))
-    .bind(reservation_id)
+    .bind(part.number)
+    .bind(part.size)
+    .bind(part.etag)
+    .bind(part.backend_part)
+    .bind(Json(part.checksums))
+    .bind(part.reservation_id)
     .execute(&mut *tx)
     .await?;
     Ok(old)

@@ -225,17 +225,16 @@ impl GoDriveS3 {
         let size = i64::try_from(digests.len).map_err(error::internal)?;
         let recorded = async {
             let mut tx = self.state.db.begin().await?;
-            let old = multipart::put_part(
-                &mut tx,
-                upload.id,
+            let etag = hex::encode(digests.md5);
+            let part = multipart::NewPart {
                 number,
                 size,
-                &hex::encode(digests.md5),
-                &token,
-                &digests.checksums,
-                Some(reservation.id),
-            )
-            .await?;
+                etag: &etag,
+                backend_part: &token,
+                checksums: &digests.checksums,
+                reservation_id: Some(reservation.id),
+            };
+            let old = multipart::put_part(&mut tx, upload.id, &part).await?;
             tx.commit().await?;
             Ok::<_, crate::db::DbError>(old)
         }
