@@ -19,7 +19,10 @@ use crate::app::AppState;
 use crate::{crypto, db};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(one, update))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one, update))
+        .routes(routes!(set_quota))
 }
 
 /// `?limit=&cursor=`.
@@ -101,6 +104,30 @@ async fn update(
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     Ok(Json(user.into()))
+}
+
+/// `{"quota_bytes": N}`; null means unlimited.
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
+pub struct QuotaBody {
+    /// The user's storage quota in bytes, or null for none.
+    pub quota_bytes: Option<i64>,
+}
+
+#[utoipa::path(put, path = "/admin/users/{id}/quota", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "user id")), request_body = QuotaBody, responses((status = 200, body = QuotaBody), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
+async fn set_quota(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(q): AppJson<QuotaBody>,
+) -> Result<Json<QuotaBody>, ApiError> {
+    if q.quota_bytes.is_some_and(|b| b < 0) {
+        return Err(ApiError::Validation("quota_bytes must not be negative".into()));
+    }
+    // Lowering a quota below current use refuses further growth; nothing is deleted.
+    if !db::usage::set_user_quota(&state.db, id, q.quota_bytes).await? {
+        return Err(ApiError::NotFound("user"));
+    }
+    Ok(Json(q))
 }
 
 /// Creates the first admin from `GODRIVE_ADMIN_EMAIL` / `GODRIVE_ADMIN_PASSWORD` when no

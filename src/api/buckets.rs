@@ -21,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(one, remove))
+        .routes(routes!(set_quota))
 }
 
 /// `{"name"}`.
@@ -124,4 +125,51 @@ async fn remove(
         });
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `{"max_bytes", "max_objects"}`; either may be null (no limit).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct BucketQuota {
+    /// Byte limit for the bucket, or null.
+    pub max_bytes: Option<i64>,
+    /// Object-count limit for the bucket, or null.
+    pub max_objects: Option<i64>,
+}
+
+/// A bucket's limits and usage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketQuotaView {
+    /// Byte limit, or null.
+    pub max_bytes: Option<i64>,
+    /// Object-count limit, or null.
+    pub max_objects: Option<i64>,
+    /// Bytes stored.
+    pub used_bytes: i64,
+    /// Bytes reserved by uploads in flight.
+    pub reserved_bytes: i64,
+    /// Objects stored.
+    pub objects: i64,
+}
+
+#[utoipa::path(put, path = "/buckets/{id}/quota", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), request_body = BucketQuota, responses((status = 200, body = BucketQuotaView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
+async fn set_quota(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(q): AppJson<BucketQuota>,
+) -> Result<Json<BucketQuotaView>, ApiError> {
+    if q.max_bytes.is_some_and(|b| b < 0) || q.max_objects.is_some_and(|o| o < 0) {
+        return Err(ApiError::Validation("limits must not be negative".into()));
+    }
+    owned(&state, user.id, id).await?;
+    let u = db::usage::set_bucket_quota(&state.db, id, q.max_bytes, q.max_objects)
+        .await?
+        .ok_or(ApiError::NotFound("bucket"))?;
+    Ok(Json(BucketQuotaView {
+        max_bytes: u.max_bytes,
+        max_objects: u.max_objects,
+        used_bytes: u.used_bytes,
+        reserved_bytes: u.reserved_bytes,
+        objects: u.object_count,
+    }))
 }

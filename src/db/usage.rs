@@ -117,3 +117,46 @@ pub async fn fix(db: &mut PgConnection) -> Result<Vec<Drift>, DbError> {
     tx.commit().await?;
     Ok(found)
 }
+
+/// Sets a user's quota (`None`: unlimited); `false` if there is no such user.
+pub async fn set_user_quota(db: impl PgExecutor<'_>, user_id: Uuid, quota: Option<i64>) -> Result<bool, DbError> {
+    let done = sqlx::query("update users set quota_bytes = $2, updated_at = now() where id = $1")
+        .bind(user_id)
+        .bind(quota)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A bucket's counters and limits.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BucketUsage {
+    /// Bytes of committed objects.
+    pub used_bytes: i64,
+    /// Bytes reserved by uploads in flight.
+    pub reserved_bytes: i64,
+    /// Committed objects.
+    pub object_count: i64,
+    /// Byte limit, if any.
+    pub max_bytes: Option<i64>,
+    /// Object-count limit, if any.
+    pub max_objects: Option<i64>,
+}
+
+/// Sets a bucket's limits (`None`: no limit) and returns its usage.
+pub async fn set_bucket_quota(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    max_bytes: Option<i64>,
+    max_objects: Option<i64>,
+) -> Result<Option<BucketUsage>, DbError> {
+    Ok(sqlx::query_as(
+        "update buckets set max_bytes = $2, max_objects = $3 where id = $1
+         returning used_bytes, reserved_bytes, object_count, max_bytes, max_objects",
+    )
+    .bind(bucket_id)
+    .bind(max_bytes)
+    .bind(max_objects)
+    .fetch_optional(db)
+    .await?)
+}

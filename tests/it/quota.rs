@@ -408,3 +408,107 @@ async fn multipart_parts_reserve_and_settle_at_completion() {
         assert_eq!(srv.open_uploads().await.0, 0);
     }
 }
+
+#[tokio::test]
+async fn quotas_are_set_through_the_json_api() {
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_ADMIN_EMAIL", "boss@example.com"),
+            ("GODRIVE_ADMIN_PASSWORD", "boss-password"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/v1", srv.url());
+    let login: serde_json::Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "boss@example.com", "password": "boss-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = login["access_token"].as_str().unwrap().to_owned();
+    let u = srv.user().await;
+    let user_token = srv.state.tokens.access_token(u.id, "u@example.com", false);
+
+    let resp = http
+        .put(format!("{base}/admin/users/{}/quota", u.id))
+        .bearer_auth(&user_token)
+        .json(&serde_json::json!({"quota_bytes": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "only admins set user quotas");
+    let resp = http
+        .put(format!("{base}/admin/users/{}/quota", u.id))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"quota_bytes": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(usage(&srv, &u).await.quota_bytes, Some(1000));
+
+    let s3 = srv.client(&u);
+    let b = unique("bq");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let bucket_id: uuid::Uuid = sqlx::query_scalar("select id from buckets where name = $1")
+        .bind(&b)
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    let view: serde_json::Value = http
+        .put(format!("{base}/buckets/{bucket_id}/quota"))
+        .bearer_auth(&user_token)
+        .json(&serde_json::json!({"max_bytes": 100, "max_objects": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["max_bytes"], 100);
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("k")
+        .body(vec![0u8; 200].into())
+        .send()
+        .await;
+    let err = res.expect_err("over the bucket limit");
+    let meta = aws_sdk_s3::error::ProvideErrorMetadata::meta(&err).clone();
+    assert_eq!(meta.code(), Some("QuotaExceeded"));
+    assert!(
+        meta.message().unwrap().contains("bucket's limit of 100 bytes"),
+        "{:?}",
+        meta.message()
+    );
+    // Removing the limits lets it through (the user quota of 1000 still holds).
+    http.put(format!("{base}/buckets/{bucket_id}/quota"))
+        .bearer_auth(&user_token)
+        .json(&serde_json::json!({"max_bytes": null, "max_objects": null}))
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(vec![0u8; 200].into())
+        .send()
+        .await
+        .unwrap();
+    // Another user cannot touch the bucket's limits.
+    let other = srv.user().await;
+    let other_token = srv.state.tokens.access_token(other.id, "o@example.com", false);
+    let resp = http
+        .put(format!("{base}/buckets/{bucket_id}/quota"))
+        .bearer_auth(&other_token)
+        .json(&serde_json::json!({"max_bytes": 1, "max_objects": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+}
