@@ -115,9 +115,12 @@ pub async fn reserve(
 /// already gone). Used inside the commit transaction (settling) and after failures.
 pub async fn release(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, DbError> {
     let released: Option<i64> = sqlx::query_scalar(
+        // Buckets before users, as everywhere else (users reads from b), so row locks are
+        // always taken in the same order and concurrent settles cannot deadlock.
         "with r as (delete from reservations where id = $1 returning user_id, bucket_id, bytes),
-              u as (update users set reserved_bytes = reserved_bytes - r.bytes from r where users.id = r.user_id),
-              b as (update buckets set reserved_bytes = reserved_bytes - r.bytes from r where buckets.id = r.bucket_id)
+              b as (update buckets set reserved_bytes = reserved_bytes - r.bytes from r
+                     where buckets.id = r.bucket_id returning r.user_id, r.bytes),
+              u as (update users set reserved_bytes = reserved_bytes - b.bytes from b where users.id = b.user_id)
          select bytes from r",
     )
     .bind(id)
