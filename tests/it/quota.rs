@@ -512,3 +512,70 @@ async fn quotas_are_set_through_the_json_api() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 }
+
+/// What a person sees: the aws cli and boto3 print the code and the message naming the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_and_boto3_show_the_quota_message() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    set_quota(&srv, &u, 1000).await;
+    let b = unique("msg");
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    std::fs::write(&file, vec![0u8; 5000]).unwrap();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", u.access_key.clone()),
+        ("AWS_SECRET_ACCESS_KEY", u.secret.clone()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+    ];
+    let (url, path, bucket, e1) = (srv.url(), file.clone(), b.clone(), env.clone());
+    let cli = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("aws")
+            .args([
+                "--endpoint-url",
+                &url,
+                "s3",
+                "cp",
+                path.to_str().unwrap(),
+                &format!("s3://{bucket}/big.bin"),
+            ])
+            .envs(e1)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&cli.stderr).to_string() + &String::from_utf8_lossy(&cli.stdout);
+    assert!(!cli.status.success());
+    assert!(
+        said.contains("QuotaExceeded") && said.contains("storage quota of 1000 bytes"),
+        "{said}"
+    );
+
+    let script = format!(
+        "import boto3, botocore\n\
+         s3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1')\n\
+         try:\n    s3.put_object(Bucket='{b}', Key='k', Body=b'x' * 5000)\n\
+         except botocore.exceptions.ClientError as e:\n    print(e.response['Error']['Code'], '|', e.response['Error']['Message'])\n",
+        srv.url()
+    );
+    let py = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args(["-c", &script])
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&py.stdout);
+    assert_eq!(
+        printed.trim(),
+        "QuotaExceeded | This upload would exceed your storage quota of 1000 bytes.",
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+}
