@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::config::{Config, StorageKind};
 use crate::crypto::SecretBox;
 use crate::db::{self, DbError};
+use crate::requests::RequestCounter;
 use crate::storage::fs::FsStorage;
 use crate::storage::s3::S3Storage;
 use crate::storage::{Storage, StorageError};
@@ -37,6 +38,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Issues and checks JSON API tokens.
     pub tokens: Tokens,
+    /// Buffered request counts.
+    pub requests: RequestCounter,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             config: Arc::new(config),
             secrets,
             tokens,
+            requests: RequestCounter::default(),
         }
     }
 }

@@ -21,6 +21,8 @@ pub mod gc;
 pub mod quota;
 /// Usage reconciliation: counters against objects, objects against the backend.
 pub mod reconcile;
+/// Request counts per user, operation and day, flushed in batches.
+pub mod requests;
 /// The S3 protocol side, built on `s3s`.
 pub mod s3;
 /// Listeners, the `/v1` vs S3 split, graceful shutdown.

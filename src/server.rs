@@ -122,6 +122,9 @@ pub async fn serve_with_listener(
         .await
         .map_err(ServeError::Bootstrap)?;
     spawn_reservation_sweeper(state.clone());
+    state
+        .requests
+        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
     let dispatch = Dispatch {
         s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),
@@ -159,6 +162,9 @@ pub async fn serve_with_listener(
     }
     drop(listener);
     graceful.shutdown().await;
+    if let Err(e) = state.requests.flush(&state.db).await {
+        tracing::warn!(error = %e, "could not flush request counts at shutdown");
+    }
     Ok(())
 }
 

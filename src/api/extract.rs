@@ -56,6 +56,12 @@ impl FromRequestParts<AppState> for AuthUser {
         if user.disabled {
             return Err(ApiError::AccountDisabled);
         }
+        // The route template, never the raw path (ids would make the label set unbounded).
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unknown", |m| m.as_str());
+        state.requests.count(user.id, &format!("{} {route}", parts.method));
         Ok(AuthUser(user))
     }
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod files;
 mod health;
 pub mod keys;
+pub mod usage;
 
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::get;
@@ -53,7 +54,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(keys::router())
         .merge(buckets::router())
         .merge(files::router())
-        .merge(admin::router());
+        .merge(admin::router())
+        .merge(usage::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/v1", v1)
         .split_for_parts()

@@ -160,3 +160,35 @@ pub async fn set_bucket_quota(
     .fetch_optional(db)
     .await?)
 }
+
+/// Adds buffered request counts, one statement for the whole batch.
+pub async fn add_requests(
+    db: impl PgExecutor<'_>,
+    users: &[Uuid],
+    days: &[time::Date],
+    operations: &[String],
+    counts: &[i64],
+) -> Result<(), DbError> {
+    sqlx::query(
+        "insert into request_counts (user_id, day, operation, count)
+         select * from unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[])
+         on conflict (user_id, day, operation) do update set count = request_counts.count + excluded.count",
+    )
+    .bind(users)
+    .bind(days)
+    .bind(operations)
+    .bind(counts)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A user's requests, all days.
+pub async fn requests_of(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<i64, DbError> {
+    Ok(
+        sqlx::query_scalar("select coalesce(sum(count), 0)::bigint from request_counts where user_id = $1")
+            .bind(user_id)
+            .fetch_one(db)
+            .await?,
+    )
+}

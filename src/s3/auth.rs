@@ -92,6 +92,7 @@ impl S3Access for Authz {
                 tracing::debug!(error = %e, "could not record key use");
             }
         });
+        self.state.requests.count(caller.user_id, cx.s3_op().name());
         cx.extensions_mut().insert(Caller {
             user_id: caller.user_id,
             bucket_id,

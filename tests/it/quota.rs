@@ -579,3 +579,48 @@ async fn the_aws_cli_and_boto3_show_the_quota_message() {
         String::from_utf8_lossy(&py.stderr)
     );
 }
+
+#[tokio::test]
+async fn usage_reports_storage_and_requests() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    set_quota(&srv, &u, 1_000_000).await;
+    let s3 = srv.client(&u);
+    let b = unique("use");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("a")
+        .body(vec![0u8; 1234].into())
+        .send()
+        .await
+        .unwrap();
+    s3.list_objects_v2().bucket(&b).send().await.unwrap();
+    let token = srv.state.tokens.access_token(u.id, "u@example.com", false);
+    let usage: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/usage", srv.url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["used_bytes"], 1234);
+    assert_eq!(usage["reserved_bytes"], 0);
+    assert_eq!(usage["quota_bytes"], 1_000_000);
+    assert_eq!(usage["objects"], 1);
+    // CreateBucket, PutObject, ListObjectsV2 and this GET /v1/usage.
+    assert_eq!(usage["requests"], 4, "{usage}");
+    let ops: Vec<(String, i64)> =
+        sqlx::query_as("select operation, count from request_counts where user_id = $1 order by operation")
+            .bind(u.id)
+            .fetch_all(&srv.state.db)
+            .await
+            .unwrap();
+    let names: Vec<&str> = ops.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["CreateBucket", "GET /v1/usage", "ListObjectsV2", "PutObject"]
+    );
+}

@@ -1,0 +1,72 @@
+//! Request counting per user, operation and day: counted in memory, flushed to PostgreSQL
+//! in one statement every few seconds (no extra round trip per request).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::db::{self, DbError};
+
+type Key = (Uuid, Date, String);
+
+/// Buffered counts, shared by the S3 and JSON sides of one instance.
+#[derive(Clone, Default)]
+pub struct RequestCounter {
+    pending: Arc<Mutex<HashMap<Key, i64>>>,
+}
+
+impl std::fmt::Debug for RequestCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestCounter")
+    }
+}
+
+impl RequestCounter {
+    /// Counts one request.
+    pub fn count(&self, user_id: Uuid, operation: &str) {
+        let day = OffsetDateTime::now_utc().date();
+        let mut p = self.pending.lock().expect("request counter lock");
+        *p.entry((user_id, day, operation.to_owned())).or_default() += 1;
+    }
+
+    /// Writes what is buffered. On failure the counts are put back for the next flush.
+    pub async fn flush(&self, db: &PgPool) -> Result<(), DbError> {
+        let batch: HashMap<Key, i64> = std::mem::take(&mut *self.pending.lock().expect("request counter lock"));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (mut users, mut days, mut ops, mut counts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for ((u, d, o), c) in &batch {
+            users.push(*u);
+            days.push(*d);
+            ops.push(o.clone());
+            counts.push(*c);
+        }
+        if let Err(e) = db::usage::add_requests(db, &users, &days, &ops, &counts).await {
+            let mut p = self.pending.lock().expect("request counter lock");
+            for (k, c) in batch {
+                *p.entry(k).or_default() += c;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Flushes every `every` until the process ends.
+    pub fn spawn_flusher(&self, db: PgPool, every: Duration) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = this.flush(&db).await {
+                    tracing::warn!(error = %e, "could not flush request counts; retrying");
+                }
+            }
+        });
+    }
+}
