@@ -1,7 +1,8 @@
-//! Request counting per user, operation and day: counted in memory, flushed to PostgreSQL
-//! in one statement every few seconds (no extra round trip per request).
+//! Request counting per user, operation and day, and access-key last use: gathered in
+//! memory, flushed to PostgreSQL in a batch every few seconds (no extra round trip per
+//! request).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ type Key = (Uuid, Date, String);
 #[derive(Clone, Default)]
 pub struct RequestCounter {
     pending: Arc<Mutex<HashMap<Key, i64>>>,
+    keys_used: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for RequestCounter {
@@ -33,8 +35,22 @@ impl RequestCounter {
         *p.entry((user_id, day, operation.to_owned())).or_default() += 1;
     }
 
+    /// Notes that an access key authenticated a request.
+    pub fn key_used(&self, access_key_id: &str) {
+        let mut k = self.keys_used.lock().expect("key use lock");
+        if !k.contains(access_key_id) {
+            k.insert(access_key_id.to_owned());
+        }
+    }
+
     /// Writes what is buffered. On failure the counts are put back for the next flush.
     pub async fn flush(&self, db: &PgPool) -> Result<(), DbError> {
+        let keys: Vec<String> = std::mem::take(&mut *self.keys_used.lock().expect("key use lock"))
+            .into_iter()
+            .collect();
+        if !keys.is_empty() {
+            db::access_keys::touch_many(db, &keys).await?;
+        }
         let batch: HashMap<Key, i64> = std::mem::take(&mut *self.pending.lock().expect("request counter lock"));
         if batch.is_empty() {
             return Ok(());

@@ -40,7 +40,7 @@ pub struct KeyView {
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Last S3 use, to the minute; null until used.
+    /// Last S3 use (recorded in batches, within seconds); null until used.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
 }
@@ -113,6 +113,10 @@ async fn create(
 
 #[utoipa::path(get, path = "/keys", tag = "keys", security(("bearer" = [])), responses((status = 200, body = Page<KeyView>), (status = 401, description = "unauthenticated", body = ErrorBody)))]
 async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Page<KeyView>>, ApiError> {
+    // This instance's recent key use first (other instances' arrive within seconds).
+    if let Err(e) = state.requests.flush(&state.db).await {
+        tracing::warn!(error = %e, "could not flush key use");
+    }
     let items = db::access_keys::list(&state.db, user.id)
         .await?
         .into_iter()

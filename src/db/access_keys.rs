@@ -84,15 +84,12 @@ pub async fn delete(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<
     Ok(done.rows_affected() > 0)
 }
 
-/// Records use, at most once a minute per key (a write per S3 request would be waste).
-pub async fn touch(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<(), DbError> {
-    sqlx::query(
-        "update access_keys set last_used_at = now()
-          where access_key_id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
-    )
-    .bind(access_key_id)
-    .execute(db)
-    .await?;
+/// Records that these keys were used (batched by the request counter).
+pub async fn touch_many(db: impl PgExecutor<'_>, access_key_ids: &[String]) -> Result<(), DbError> {
+    sqlx::query("update access_keys set last_used_at = now() where access_key_id = any($1)")
+        .bind(access_key_ids)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -84,14 +84,9 @@ impl S3Access for Authz {
                 return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
             }
         };
-        // The signature has been verified: record the key's use, off the request path and
-        // at most once a minute per key.
-        let db = self.state.db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = db::access_keys::touch(&db, &access_key).await {
-                tracing::debug!(error = %e, "could not record key use");
-            }
-        });
+        // The signature has been verified: the key's use and the request are recorded with
+        // the next batch, not on the request path.
+        self.state.requests.key_used(&access_key);
         self.state.requests.count(caller.user_id, cx.s3_op().name());
         cx.extensions_mut().insert(Caller {
             user_id: caller.user_id,
