@@ -1,19 +1,103 @@
-//! `GET /v1/usage`: the caller's storage and requests.
+//! `GET /v1/usage` (the caller's storage and requests) and `GET /v1/admin/usage` (everyone's).
 
 use axum::Json;
-use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::AuthUser;
+use super::extract::{AdminUser, AuthUser};
+use super::keys::Page;
 use crate::app::AppState;
-use crate::db;
+use crate::db::{self, usage::UsageSort};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(mine))
+    OpenApiRouter::new().routes(routes!(mine)).routes(routes!(all))
+}
+
+/// `?sort=used_bytes|objects|requests|email&limit=&cursor=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AllQuery {
+    /// `used_bytes` (default), `objects`, `requests` or `email`.
+    pub sort: Option<String>,
+    /// Page size, 1 to 1000 (100).
+    pub limit: Option<i64>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// One user's usage, for admins.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserUsageView {
+    /// The user.
+    pub user_id: uuid::Uuid,
+    /// Their email.
+    pub email: String,
+    /// Bytes stored.
+    pub used_bytes: i64,
+    /// Bytes reserved by uploads in flight.
+    pub reserved_bytes: i64,
+    /// Quota, or null.
+    pub quota_bytes: Option<i64>,
+    /// Objects stored.
+    pub objects: i64,
+    /// Requests counted.
+    pub requests: i64,
+}
+
+#[utoipa::path(get, path = "/admin/usage", tag = "admin", security(("bearer" = [])), params(AllQuery), responses((status = 200, body = Page<UserUsageView>), (status = 400, description = "validation_error", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody)))]
+async fn all(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(q): Query<AllQuery>,
+) -> Result<Json<Page<UserUsageView>>, ApiError> {
+    let sort = match q.sort.as_deref().unwrap_or("used_bytes") {
+        "used_bytes" => UsageSort::UsedBytes,
+        "objects" => UsageSort::Objects,
+        "requests" => UsageSort::Requests,
+        "email" => UsageSort::Email,
+        _ => {
+            return Err(ApiError::Validation(
+                "sort must be used_bytes, objects, requests or email".into(),
+            ));
+        }
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Validation("limit must be between 1 and 1000".into()));
+    }
+    let offset: i64 = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .parse()
+            .ok()
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| ApiError::Validation("cursor is not valid".into()))?,
+    };
+    if let Err(e) = state.requests.flush(&state.db).await {
+        tracing::warn!(error = %e, "could not flush request counts");
+    }
+    let mut lines = db::usage::all_users(&state.db, sort, offset, limit + 1).await?;
+    let more = lines.len() as i64 > limit;
+    lines.truncate(limit as usize);
+    Ok(Json(Page {
+        next_cursor: more.then(|| (offset + limit).to_string()),
+        items: lines
+            .into_iter()
+            .map(|l| UserUsageView {
+                user_id: l.user_id,
+                email: l.email,
+                used_bytes: l.used_bytes,
+                reserved_bytes: l.reserved_bytes,
+                quota_bytes: l.quota_bytes,
+                objects: l.object_count,
+                requests: l.requests,
+            })
+            .collect(),
+    }))
 }
 
 /// A user's usage.

@@ -624,3 +624,88 @@ async fn usage_reports_storage_and_requests() {
         vec!["CreateBucket", "GET /v1/usage", "ListObjectsV2", "PutObject"]
     );
 }
+
+#[tokio::test]
+async fn admins_see_everyones_usage_sorted() {
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_ADMIN_EMAIL", "ops@example.com"),
+            ("GODRIVE_ADMIN_PASSWORD", "ops-password"),
+        ],
+    )
+    .await;
+    let (small, big) = (srv.user().await, srv.user().await);
+    for (u, size) in [(&small, 100usize), (&big, 5000)] {
+        let s3 = srv.client(u);
+        let b = unique("adm");
+        s3.create_bucket().bucket(&b).send().await.unwrap();
+        s3.put_object()
+            .bucket(&b)
+            .key("k")
+            .body(vec![0u8; size].into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let http = reqwest::Client::new();
+    let base = format!("{}/v1", srv.url());
+    let login: serde_json::Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "ops@example.com", "password": "ops-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = login["access_token"].as_str().unwrap();
+    let page: serde_json::Value = http
+        .get(format!("{base}/admin/usage?sort=used_bytes&limit=2"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["user_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![big.id.to_string(), small.id.to_string()]);
+    assert_eq!(page["items"][0]["used_bytes"], 5000);
+    assert_eq!(page["items"][0]["requests"], 2);
+    let next = page["next_cursor"].as_str().unwrap();
+    let rest: serde_json::Value = http
+        .get(format!("{base}/admin/usage?sort=used_bytes&limit=2&cursor={next}"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rest["items"].as_array().unwrap().len(),
+        1,
+        "the admin, with nothing stored"
+    );
+    let user_token = srv.state.tokens.access_token(small.id, "s@example.com", false);
+    let resp = http
+        .get(format!("{base}/admin/usage"))
+        .bearer_auth(&user_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    let resp = http
+        .get(format!("{base}/admin/usage?sort=size"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+}
