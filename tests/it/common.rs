@@ -343,3 +343,18 @@ pub fn xml_code(body: &str) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// The path and query of a presigned PUT, for tests that speak raw HTTP on a socket.
+pub async fn presigned_put_path(srv: &TestServer, s3: &Client, bucket: &str, key: &str) -> String {
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+    let url = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(cfg)
+        .await
+        .unwrap()
+        .uri()
+        .to_owned();
+    url.split_once(&srv.addr.to_string()).unwrap().1.to_owned()
+}

@@ -454,17 +454,7 @@ async fn a_client_that_disconnects_mid_body_leaves_nothing() {
     for backend in BACKENDS {
         let srv = TestServer::start(backend).await;
         let (s3, b) = setup(&srv).await;
-        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(300)).unwrap();
-        let url = s3
-            .put_object()
-            .bucket(&b)
-            .key("cut")
-            .presigned(cfg)
-            .await
-            .unwrap()
-            .uri()
-            .to_owned();
-        let path = url.split_once(&srv.addr.to_string()).unwrap().1.to_owned();
+        let path = crate::common::presigned_put_path(&srv, &s3, &b, "cut").await;
         let mut sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
         let head = format!(
             "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000000\r\n\r\n",

@@ -101,17 +101,7 @@ async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
     let s3 = srv.client(&u);
     let b = unique("early");
     s3.create_bucket().bucket(&b).send().await.unwrap();
-    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(60)).unwrap();
-    let url = s3
-        .put_object()
-        .bucket(&b)
-        .key("huge")
-        .presigned(cfg)
-        .await
-        .unwrap()
-        .uri()
-        .to_owned();
-    let path = url.split_once(&srv.addr.to_string()).unwrap().1.to_owned();
+    let path = crate::common::presigned_put_path(&srv, &s3, &b, "huge").await;
     // Announce 1 GB and wait for permission to send it: the answer is the refusal, and no
     // "100 Continue" ever comes, so not a byte of the body is read.
     let mut sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
