@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::{crypto, db, gc, reconcile, server, telemetry};
+use crate::{crypto, db, gc, reconcile, rollup, server, telemetry};
 
 /// GoDrive: an S3-compatible facade with users, quotas and metadata in PostgreSQL.
 #[derive(Debug, Parser)]
@@ -72,6 +72,9 @@ enum UsageCommand {
         #[arg(long)]
         fix: bool,
     },
+    /// Roll usage and request counts up into daily rows for every finished day not rolled
+    /// up yet (servers do this by themselves every 15 minutes).
+    Rollup,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +141,20 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("AWS_ACCESS_KEY_ID={key_id}");
             println!("AWS_SECRET_ACCESS_KEY={}", secret.as_str());
             println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
+            Ok(())
+        }
+        Command::Usage(UsageCommand::Rollup) => {
+            let pool = db::connect(&config.database).await?;
+            db::migrate(&pool).await?;
+            match rollup::run(&pool, time::OffsetDateTime::now_utc()).await? {
+                rollup::Outcome::Locked => println!("usage rollup: another instance is rolling up"),
+                rollup::Outcome::Rolled(days) => match (days.first(), days.last()) {
+                    (Some(first), Some(last)) => {
+                        println!("usage rollup: rolled up {} days, {first} to {last}", days.len())
+                    }
+                    _ => println!("usage rollup: rolled up 0 days (up to date)"),
+                },
+            }
             Ok(())
         }
         Command::Usage(UsageCommand::Reconcile { fix }) => {

@@ -23,6 +23,8 @@ pub mod quota;
 pub mod reconcile;
 /// Request counts per user, operation and day, flushed in batches.
 pub mod requests;
+/// The daily usage roll-up, one instance at a time.
+pub mod rollup;
 /// The S3 protocol side, built on `s3s`.
 pub mod s3;
 /// Listeners, the `/v1` vs S3 split, graceful shutdown.

@@ -4,6 +4,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use crate::db::quota::Target;
 use crate::db::{self, DbError, quota::Refusal};
 
 /// How long a reservation may live: an instance that crashes mid-upload leaves its
@@ -60,11 +61,11 @@ impl Drop for Reservation {
     }
 }
 
-/// Reserves room for `len` bytes to `key` in `bucket_id` (see `db::quota::reserve`).
-pub async fn reserve(db: &PgPool, bucket_id: Uuid, key: Option<&str>, len: u64) -> Result<Reservation, QuotaError> {
+/// Reserves room for `len` bytes for `target` in `bucket_id` (see `db::quota::reserve`).
+pub async fn reserve(db: &PgPool, bucket_id: Uuid, target: Target<'_>, len: u64) -> Result<Reservation, QuotaError> {
     let len = i64::try_from(len).map_err(|_| QuotaError::Exceeded("This upload is too large.".into()))?;
     let mut conn = db.acquire().await.map_err(DbError::from)?;
-    let id = db::quota::reserve(&mut conn, bucket_id, key, len, RESERVATION_TTL_SECS).await??;
+    let id = db::quota::reserve(&mut conn, bucket_id, target, len, RESERVATION_TTL_SECS).await??;
     Ok(Reservation {
         db: db.clone(),
         id,

@@ -125,6 +125,7 @@ pub async fn serve_with_listener(
     state
         .requests
         .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
+    crate::rollup::spawn(state.db.clone(), crate::rollup::EVERY);
     let dispatch = Dispatch {
         s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),

@@ -132,17 +132,10 @@ async fn upload(
     if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    // The file's size is unknown until it has streamed: reserve what the request declares
-    // (an upper bound), or the limit; the commit settles the real size.
-    let reservation = crate::quota::reserve(&state.db, bucket.id, None, declared.unwrap_or(limit).min(limit))
-        .await
-        .map_err(|e| match e {
-            crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
-            crate::quota::QuotaError::Db(e) => e.into(),
-        })?;
     let mut form = form.map_err(|e| ApiError::Validation(format!("expected multipart/form-data: {e}")))?;
     let mut key: Option<String> = None;
     let mut stored: Option<(PendingBlob, upload::Digests, Option<String>, Option<String>)> = None;
+    let mut reservation = None;
     while let Some(mut field) = form
         .next_field()
         .await
@@ -159,6 +152,23 @@ async fn upload(
             Some("file") if stored.is_none() => {
                 let filename = field.file_name().map(str::to_owned);
                 let content_type = field.content_type().map(str::to_owned);
+                // Before the file's first byte: reserve what the request declares (an upper
+                // bound on the file), or the limit, for the key if it is known by now (a key
+                // field before the file, or the file name); the commit settles the real size.
+                let target = match key.as_deref().or(filename.as_deref()) {
+                    Some(k) => {
+                        check_key(k)?;
+                        crate::quota::Target::Key(k)
+                    }
+                    None => crate::quota::Target::UnknownKey,
+                };
+                let len = declared.unwrap_or(limit).min(limit);
+                reservation = Some(crate::quota::reserve(&state.db, bucket.id, target, len).await.map_err(
+                    |e| match e {
+                        crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
+                        crate::quota::QuotaError::Db(e) => e.into(),
+                    },
+                )?);
                 let pending = PendingBlob::new(state.storage.clone());
                 // The field borrows the form, so it is pumped through a small channel into
                 // the storage write, which needs an owned stream.
@@ -227,7 +237,7 @@ async fn upload(
         blob_id: pending.id.0,
         reservations: Vec::new(),
     };
-    upload::commit(&state, new, pending, Some(reservation))
+    upload::commit(&state, new, pending, reservation)
         .await
         .map_err(|e| from_s3(e, limit))?;
     let obj = objects::get(&state.db, bucket.id, &key)

@@ -14,7 +14,10 @@ use crate::app::AppState;
 use crate::db::{self, usage::UsageSort};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(mine)).routes(routes!(all))
+    OpenApiRouter::new()
+        .routes(routes!(mine))
+        .routes(routes!(all))
+        .routes(routes!(report))
 }
 
 /// `?sort=used_bytes|objects|requests|email&limit=&cursor=`.
@@ -131,5 +134,106 @@ async fn mine(State(state): State<AppState>, AuthUser(user): AuthUser) -> Result
         quota_bytes: u.quota_bytes,
         objects: u.object_count,
         requests,
+    }))
+}
+
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD&user_id=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First day (UTC), inclusive.
+    pub from: String,
+    /// Last day (UTC), inclusive; at most 366 days after `from`.
+    pub to: String,
+    /// Only this user (default: every user).
+    pub user_id: Option<uuid::Uuid>,
+}
+
+/// One day of usage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayView {
+    /// The day (UTC), `YYYY-MM-DD`.
+    pub day: String,
+    /// Bytes stored at the end of the day (so far, for a day not finished).
+    pub used_bytes: i64,
+    /// The sum of each user's highest stored bytes that day.
+    pub peak_bytes: i64,
+    /// Objects stored at the end of the day.
+    pub objects: i64,
+    /// Requests made that day.
+    pub requests: i64,
+    /// Users counted.
+    pub users: i64,
+    /// True once the day is rolled up and will not change; false for today (live numbers).
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+/// A daily series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// One entry per day up to today, oldest first.
+    pub days: Vec<DayView>,
+}
+
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+fn parse_day(name: &str, text: &str) -> Result<time::Date, ApiError> {
+    time::Date::parse(text, DAY).map_err(|_| ApiError::Validation(format!("{name} must be a date like 2026-01-31")))
+}
+
+fn format_day(day: time::Date) -> String {
+    day.format(DAY).expect("a date formats")
+}
+
+#[utoipa::path(get, path = "/admin/usage/report", tag = "admin", security(("bearer" = [])), params(ReportQuery), responses((status = 200, body = ReportView), (status = 400, description = "validation_error", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody)))]
+async fn report(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(q): Query<ReportQuery>,
+) -> Result<Json<ReportView>, ApiError> {
+    let (from, to) = (parse_day("from", &q.from)?, parse_day("to", &q.to)?);
+    if to < from || (to - from).whole_days() > 366 {
+        return Err(ApiError::Validation(
+            "to must be on or after from, at most 366 days later".into(),
+        ));
+    }
+    if let Err(e) = state.requests.flush(&state.db).await {
+        tracing::warn!(error = %e, "could not flush request counts");
+    }
+    let rolled = db::history::rolled_totals(&state.db, from, to, q.user_id).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut days = Vec::new();
+    let mut rolled = rolled.into_iter().peekable();
+    let mut day = from;
+    while day <= to {
+        let (totals, is_final) = match rolled.next_if(|r| r.day == day) {
+            Some(r) => (r, true),
+            None if day <= today => (db::history::live_totals(&state.db, day, q.user_id).await?, false),
+            None => break,
+        };
+        days.push(DayView {
+            day: format_day(day),
+            used_bytes: totals.used_bytes,
+            peak_bytes: totals.peak_bytes,
+            objects: totals.object_count,
+            requests: totals.requests,
+            users: totals.users,
+            is_final,
+        });
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(Json(ReportView {
+        from: format_day(from),
+        to: format_day(to),
+        days,
     }))
 }

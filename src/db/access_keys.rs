@@ -115,6 +115,9 @@ pub struct Caller {
     pub bucket_id: Option<Uuid>,
     /// The named bucket's owner, if it exists.
     pub bucket_owner_id: Option<Uuid>,
+    /// Whether the user has a quota or the named bucket a limit (uploads then reserve room
+    /// before their bodies; without any limit there is nothing to reserve against).
+    pub limited: bool,
 }
 
 /// Resolves the key's user and the named bucket in one round trip (authorization runs on
@@ -125,7 +128,8 @@ pub async fn caller(
     bucket: Option<&str>,
 ) -> Result<Option<Caller>, DbError> {
     Ok(sqlx::query_as(
-        "select k.user_id, b.id as bucket_id, b.owner_id as bucket_owner_id
+        "select k.user_id, b.id as bucket_id, b.owner_id as bucket_owner_id,
+                (u.quota_bytes is not null or b.max_bytes is not null or b.max_objects is not null) as limited
            from access_keys k
            join users u on u.id = k.user_id and not u.disabled
            left join buckets b on b.name = $2

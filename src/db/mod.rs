@@ -4,6 +4,7 @@
 
 pub mod access_keys;
 pub mod buckets;
+pub mod history;
 pub mod multipart;
 pub mod objects;
 pub mod quota;

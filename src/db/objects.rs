@@ -246,8 +246,14 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Optio
                 reserved += super::quota::release(&mut *tx, *id).await?;
             }
             // Growth within the reservation was checked before the body was read; beyond it
-            // (the replaced object vanished meanwhile) it is checked now.
-            if growth > reserved && !super::quota::may_grow(&mut *tx, new.bucket_id, growth).await? {
+            // (the replaced object vanished meanwhile), or for an upload that reserved nothing
+            // (no limit existed when it started), it is checked now.
+            let unreserved = new.reservations.is_empty();
+            let (grow, slot) = (
+                if unreserved { growth.max(0) } else { growth },
+                if unreserved { added } else { 0 },
+            );
+            if (grow > reserved || slot > 0) && !super::quota::may_grow(&mut *tx, new.bucket_id, grow, slot).await? {
                 return Err(DbError::QuotaExceeded);
             }
             super::usage::charge(tx, new.bucket_id, growth, added).await?;

@@ -26,30 +26,41 @@ pub enum Refusal {
     },
 }
 
-/// Reserves room for an upload of `len` bytes to `key`: the growth over the object it would
-/// replace (an overwrite counts its net change) and an object slot for a new key. One
-/// conditional update per limit, in one transaction: either every counter moves and the
-/// reservation exists, or nothing changes.
+/// What a reservation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// An object under this key: the growth over the object it would replace (an overwrite
+    /// counts its net change), and an object slot if the key is new.
+    Key(&'a str),
+    /// An object whose key is not known yet (a form upload): all its bytes and a slot.
+    UnknownKey,
+    /// A multipart part: bytes only (the slot is taken at completion).
+    Part,
+}
+
+/// Reserves room for an upload of `len` bytes for `target`. One conditional update per
+/// limit, in one transaction: either every counter moves and the reservation exists, or
+/// nothing changes.
 pub async fn reserve(
     db: &mut PgConnection,
     bucket_id: Uuid,
-    key: Option<&str>,
+    target: Target<'_>,
     len: i64,
     ttl_secs: i64,
 ) -> Result<Result<Uuid, Refusal>, DbError> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let old: Option<i64> = match key {
-        Some(k) => {
+    let old: Option<i64> = match target {
+        Target::Key(k) => {
             sqlx::query_scalar("select size from objects where bucket_id = $1 and key = $2")
                 .bind(bucket_id)
                 .bind(k)
                 .fetch_optional(&mut *tx)
                 .await?
         }
-        None => None,
+        Target::UnknownKey | Target::Part => None,
     };
     let bytes = (len - old.unwrap_or(0)).max(0);
-    let objects: i32 = if key.is_some() && old.is_none() { 1 } else { 0 };
+    let objects: i32 = if target != Target::Part && old.is_none() { 1 } else { 0 };
     let bucket: Option<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
         "update buckets set reserved_bytes = reserved_bytes + $2
           where id = $1
@@ -140,19 +151,24 @@ pub async fn release_expired(db: &mut PgConnection) -> Result<u64, DbError> {
     Ok(ids.len() as u64)
 }
 
-/// Whether `user` may grow by `bytes` beyond what it had reserved (a settle whose object
-/// grew more than reserved, e.g. the object it replaced was deleted meanwhile).
-pub async fn may_grow(db: impl PgExecutor<'_>, bucket_id: Uuid, bytes: i64) -> Result<bool, DbError> {
+/// Whether a bucket and its owner may grow by `bytes` and `objects` beyond what was reserved
+/// (a settle whose object grew more than reserved, e.g. the object it replaced was deleted
+/// meanwhile, or an upload that reserved nothing). Locks both rows for the rest of the
+/// transaction, so concurrent checks see each other's growth.
+pub async fn may_grow(db: &mut PgConnection, bucket_id: Uuid, bytes: i64, objects: i64) -> Result<bool, DbError> {
     Ok(sqlx::query_scalar(
         "select (u.quota_bytes is null or u.used_bytes + u.reserved_bytes + $2 <= u.quota_bytes)
             and (b.max_bytes is null or b.used_bytes + b.reserved_bytes + $2 <= b.max_bytes)
-           from buckets b join users u on u.id = b.owner_id where b.id = $1",
+            and (b.max_objects is null or $3 = 0 or b.object_count
+                 + (select coalesce(sum(objects), 0) from reservations where bucket_id = $1) + $3 <= b.max_objects)
+           from buckets b join users u on u.id = b.owner_id where b.id = $1
+           for update of b, u",
     )
     .bind(bucket_id)
     .bind(bytes)
-    .fetch_optional(db)
-    .await?
-    .unwrap_or(false))
+    .bind(objects)
+    .fetch_one(db)
+    .await?)
 }
 
 /// Releases every reservation in a bucket (inside the transaction that deletes it): its

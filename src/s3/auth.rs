@@ -19,6 +19,8 @@ pub struct Caller {
     pub user_id: Uuid,
     /// The named bucket, present only if it exists and the caller owns it.
     pub bucket_id: Option<Uuid>,
+    /// Whether the user has a quota or that bucket a limit (see `db::access_keys::Caller`).
+    pub limited: bool,
 }
 
 /// Looks up secrets in PostgreSQL and opens them with the master key.
@@ -91,6 +93,7 @@ impl S3Access for Authz {
         cx.extensions_mut().insert(Caller {
             user_id: caller.user_id,
             bucket_id,
+            limited: caller.limited,
         });
         Ok(())
     }

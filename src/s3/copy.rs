@@ -10,6 +10,7 @@ use super::{GoDriveS3, caller, error, owned_bucket};
 use uuid::Uuid;
 
 use crate::db::{self, objects::NewObject, objects::Object};
+use crate::quota::Target;
 use crate::storage::BlobId;
 
 fn precondition_failed() -> s3s::S3Error {
@@ -125,7 +126,7 @@ impl GoDriveS3 {
         }
 
         // A copy counts like an upload of the source's size.
-        let reservation = crate::quota::reserve(&self.state.db, dest_bucket, Some(&input.key), src.size as u64)
+        let reservation = crate::quota::reserve(&self.state.db, dest_bucket, Target::Key(&input.key), src.size as u64)
             .await
             .map_err(error::quota)?;
         let pending = PendingBlob::new(self.state.storage.clone());

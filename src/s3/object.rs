@@ -5,8 +5,9 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use time::OffsetDateTime;
 
 use super::upload::{self, check_content_md5};
-use super::{GoDriveS3, error, owned_bucket};
+use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::{self, NewObject, Object};
+use crate::quota::Target;
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
@@ -207,6 +208,7 @@ fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
 impl GoDriveS3 {
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        let limited = caller(&req)?.limited;
         let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
@@ -218,10 +220,16 @@ impl GoDriveS3 {
         }
         let headers = headers_of!(input, tags);
 
-        // Room is reserved before a byte of the body is read.
-        let reservation = crate::quota::reserve(&self.state.db, bucket_id, Some(&input.key), len)
-            .await
-            .map_err(error::quota)?;
+        // Room is reserved before a byte of the body is read, when there is a limit to
+        // reserve against; a limit set meanwhile is still checked when the object commits.
+        let reservation = match limited {
+            true => Some(
+                crate::quota::reserve(&self.state.db, bucket_id, Target::Key(&input.key), len)
+                    .await
+                    .map_err(error::quota)?,
+            ),
+            false => None,
+        };
         let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
         check_content_md5(input.content_md5.as_deref(), &digests.md5)?;
 
@@ -241,7 +249,7 @@ impl GoDriveS3 {
             blob_id: pending.id.0,
             reservations: Vec::new(),
         };
-        upload::commit(&self.state, new, pending, Some(reservation)).await?;
+        upload::commit(&self.state, new, pending, reservation).await?;
         let mut out = PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()

@@ -13,5 +13,6 @@ mod list;
 mod multipart;
 mod object;
 mod ops;
+mod process;
 mod quota;
 mod usage;

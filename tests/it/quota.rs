@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{BACKENDS, Backend, TestServer, TestUser, code_status, unique};
+use crate::common::{BACKENDS, Backend, TestServer, TestUser, client_for, code_status, unique};
+use crate::process::Deployment;
 
 async fn set_quota(srv: &TestServer, u: &TestUser, bytes: i64) {
     sqlx::query("update users set quota_bytes = $2 where id = $1")
@@ -121,6 +122,40 @@ async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
     assert_eq!(settled(&srv, &u).await.used_bytes, 0);
 }
 
+/// Without any limit an upload reserves nothing; a quota set while its body streams is still
+/// enforced when it commits, and the refused upload leaves nothing.
+#[tokio::test]
+async fn a_quota_set_mid_upload_is_enforced_at_commit() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("midway");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let path = crate::common::presigned_put_path(&srv, &s3, &b, "late").await;
+    let mut sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 2000\r\n\r\n",
+        srv.addr
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&[1u8; 1000]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    set_quota(&srv, &u, 1500).await;
+    sock.write_all(&[1u8; 1000]).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("QuotaExceeded"), "{answer}");
+    let now = settled(&srv, &u).await;
+    assert_eq!((now.used_bytes, now.object_count), (0, 0));
+    assert_eq!(srv.object_rows().await, 0);
+    srv.assert_no_orphans().await;
+}
+
 #[tokio::test]
 async fn bucket_limits_and_json_uploads_are_enforced_too() {
     let srv = TestServer::start(Backend::Fs).await;
@@ -159,10 +194,40 @@ async fn bucket_limits_and_json_uploads_are_enforced_too() {
         .await
         .unwrap();
 
-    // The JSON upload shows the same refusal as quota_exceeded.
-    set_quota(&srv, &u, 10).await;
+    // The JSON upload counts against the object limit too, before the file is read: a new
+    // key is refused, overwriting an existing one is not.
     let http = reqwest::Client::new();
     let token = srv.state.tokens.access_token(u.id, "quota@example.com", false);
+    let bucket_id: uuid::Uuid = sqlx::query_scalar("select id from buckets where name = $1")
+        .bind(&b)
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    let files = format!("{}/v1/buckets/{bucket_id}/files", srv.url());
+    for (key, status) in [("3", 403), ("2", 201)] {
+        let form = reqwest::multipart::Form::new().text("key", key).part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![7u8; 100]).file_name("f.bin"),
+        );
+        let resp = http
+            .post(&files)
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "key {key}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        if status == 403 {
+            assert_eq!(body["error"]["code"], "quota_exceeded");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("limit of 2 objects"), "{body}");
+        }
+    }
+    assert_eq!(srv.object_rows().await, 2);
+
+    // The JSON upload shows the same refusal as quota_exceeded.
+    set_quota(&srv, &u, 10).await;
     let other = unique("jsonq");
     let bucket: serde_json::Value = http
         .post(format!("{}/v1/buckets", srv.url()))
@@ -199,65 +264,110 @@ async fn bucket_limits_and_json_uploads_are_enforced_too() {
     settled(&srv, &u).await;
 }
 
+/// The acceptance test: 200 concurrent uploads of random sizes totalling about three times
+/// the quota, split across two `godrive serve` processes sharing one database and one data
+/// directory, over real sockets.
 #[tokio::test]
-async fn concurrent_uploads_never_over_allocate() {
-    let srv = TestServer::start(Backend::Fs).await;
-    let u = srv.user().await;
-    let quota: i64 = 2_000_000;
-    set_quota(&srv, &u, quota).await;
-    // A second listener on the same database and storage, as a second instance would be.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let second = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(godrive::server::serve_with_listener(
-        srv.state.clone(),
-        listener,
-        std::future::pending(),
-    ));
+async fn concurrent_uploads_across_two_processes_never_over_allocate() {
+    let dep = Deployment::new("race");
+    let (key, secret) = dep.user_with_key("race@example.com").await;
+    let pool = dep.pool().await;
+    let quota: i64 = 10_000_000;
+    sqlx::query("update users set quota_bytes = $1")
+        .bind(quota)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (one, two) = (dep.serve().await, dep.serve().await);
     let clients = [
-        srv.client(&u),
-        crate::common::client_for(&second, &u.access_key, &u.secret),
+        client_for(&one.url(), &key, &secret),
+        client_for(&two.url(), &key, &secret),
     ];
     let b = unique("race");
     clients[0].create_bucket().bucket(&b).send().await.unwrap();
 
+    // Random sizes, 1 byte to 300 kB (mean 150 kB): about 30 MB in all, three times the quota.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let sizes: Vec<usize> = (0..200).map(|_| 1 + (next() % 300_000) as usize).collect();
+    let total: usize = sizes.iter().sum();
     let mut tasks = Vec::new();
-    for i in 0..60usize {
+    for (i, size) in sizes.iter().copied().enumerate() {
         let s3 = clients[i % 2].clone();
         let b = b.clone();
-        // Sizes from 20 kB to 180 kB: about 6 MB in all, three times the quota.
-        let size = 20_000 + (i * 7919) % 160_000;
         tasks.push(tokio::spawn(async move {
             let res = s3
                 .put_object()
                 .bucket(&b)
                 .key(format!("k{i}"))
-                .body(vec![9u8; size].into())
+                .body(vec![(i % 251) as u8; size].into())
                 .send()
                 .await;
             match res {
                 Ok(_) => Some(size as i64),
                 Err(e) => {
-                    assert_eq!(
-                        aws_sdk_s3::error::ProvideErrorMetadata::code(&e),
-                        Some("QuotaExceeded"),
-                        "{e:?}"
-                    );
+                    let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("QuotaExceeded"), "{e:?}");
                     None
                 }
             }
         }));
     }
-    let mut accepted = 0i64;
-    for t in tasks {
-        accepted += t.await.unwrap().unwrap_or(0);
+    let mut accepted = std::collections::BTreeMap::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if let Some(size) = t.await.unwrap() {
+            accepted.insert(format!("k{i}"), size);
+        }
     }
-    assert!(accepted <= quota, "accepted {accepted} > quota {quota}");
-    assert!(accepted > quota / 2, "the quota should mostly fill: {accepted}");
-    let now = settled(&srv, &u).await;
-    assert_eq!(now.used_bytes, accepted);
-    let report = godrive::reconcile::run(&srv.state, false).await.unwrap();
-    assert!(report.drift.is_empty() && report.missing_blobs.is_empty(), "{report:?}");
-    srv.assert_no_orphans().await;
+    let accepted_bytes: i64 = accepted.values().sum();
+    let why = format!("seed {seed}, {total} bytes offered, {} accepted", accepted.len());
+    assert!(
+        accepted_bytes <= quota,
+        "accepted {accepted_bytes} > quota {quota} ({why})"
+    );
+    assert!(
+        accepted_bytes > quota / 2,
+        "the quota should mostly fill: {accepted_bytes} ({why})"
+    );
+
+    // Exactly the accepted keys exist, with their sizes; nothing refused is visible.
+    let listed = clients[1].list_objects_v2().bucket(&b).send().await.unwrap();
+    let stored: std::collections::BTreeMap<String, i64> = listed
+        .contents()
+        .iter()
+        .map(|o| (o.key().unwrap().to_owned(), o.size().unwrap()))
+        .collect();
+    assert_eq!(stored, accepted, "{why}");
+    // Counters equal the stored sizes; no reservation is left.
+    let (used, reserved, objects): (i64, i64, i64) =
+        sqlx::query_as("select used_bytes, reserved_bytes, object_count from users where email = $1")
+            .bind("race@example.com")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (used, reserved, objects),
+        (accepted_bytes, 0, accepted.len() as i64),
+        "{why}"
+    );
+    drop((one, two));
+
+    // Refused uploads left no blob behind, and the counters need no fixing.
+    let report = dep.run(&["gc", "--grace-secs", "0"]).await;
+    assert!(report.contains("deleted 0 orphans"), "{report}");
+    let report = dep.run(&["usage", "reconcile"]).await;
+    assert!(report.contains("found 0 drifted counters"), "{report}");
+    assert!(report.contains("0 objects missing their blob"), "{report}");
+    pool.close().await;
 }
 
 #[tokio::test]
@@ -275,7 +385,7 @@ async fn reservations_of_a_crashed_instance_expire() {
         .unwrap();
     // An instance reserved 900 bytes and died: its reservation is already past its expiry.
     let mut conn = srv.state.db.acquire().await.unwrap();
-    godrive::db::quota::reserve(&mut conn, bucket_id, Some("lost"), 900, -1)
+    godrive::db::quota::reserve(&mut conn, bucket_id, godrive::db::quota::Target::Key("lost"), 900, -1)
         .await
         .unwrap()
         .unwrap();

@@ -233,3 +233,157 @@ async fn reconcile_reports_and_fixes_drift() {
     let lost = godrive::reconcile::run(&srv.state, false).await.unwrap();
     assert_eq!(lost.missing_blobs, vec![blob]);
 }
+
+/// Logs in through the JSON API and returns the access token.
+async fn login(srv: &TestServer, email: &str, password: &str) -> String {
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", srv.url()))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn usage_history_is_snapshotted_and_rolled_up_once_per_day() {
+    use godrive::rollup::{self, Outcome};
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_ADMIN_EMAIL", "history@example.com"),
+            ("GODRIVE_ADMIN_PASSWORD", "history-password"),
+        ],
+    )
+    .await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("hist");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    for (key, size) in [("a", 1000usize), ("b", 3000)] {
+        let body = vec![1u8; size];
+        s3.put_object()
+            .bucket(&b)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object().bucket(&b).key("b").send().await.unwrap();
+
+    // Every change was snapshotted in its own transaction: the latest row is the counters.
+    let (used, peak, objects): (i64, i64, i64) = sqlx::query_as(
+        "select (array_agg(used_bytes order by at desc))[1], max(peak_bytes), (array_agg(object_count order by at desc))[1]
+           from usage_snapshots where user_id = $1",
+    )
+    .bind(u.id)
+    .fetch_one(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!((used, peak, objects), (1000, 4000, 1));
+
+    srv.state.requests.flush(&srv.state.db).await.unwrap();
+    let requests = godrive::db::usage::requests_of(&srv.state.db, u.id).await.unwrap();
+    assert_eq!(requests, 4);
+    let http = reqwest::Client::new();
+    let admin = login(&srv, "history@example.com", "history-password").await;
+    let now = time::OffsetDateTime::now_utc();
+    let day = |n: i64| (now.date() + time::Duration::days(n)).to_string();
+    let report = |from: String, to: String| {
+        let (http, admin) = (http.clone(), admin.clone());
+        let url = format!(
+            "{}/v1/admin/usage/report?from={from}&to={to}&user_id={}",
+            srv.url(),
+            u.id
+        );
+        async move {
+            let resp = http.get(url).bearer_auth(admin).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // Today, before any roll-up: live numbers, not final.
+    let live = report(day(0), day(0)).await;
+    let expect_today = serde_json::json!({
+        "day": day(0), "used_bytes": 1000, "peak_bytes": 4000, "objects": 1,
+        "requests": requests, "users": 1, "final": false
+    });
+    assert_eq!(live["days"], serde_json::json!([expect_today]));
+
+    // Four instances race to roll up as if three days had passed: exactly one does it,
+    // rolling up today and the two days after it once each.
+    let later = now + time::Duration::days(3);
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let db = srv.state.db.clone();
+            tokio::spawn(async move { rollup::run(&db, later).await.unwrap() })
+        })
+        .collect();
+    let mut rolled = Vec::new();
+    for r in runs {
+        match r.await.unwrap() {
+            Outcome::Rolled(days) => rolled.extend(days.iter().map(|d| d.to_string())),
+            Outcome::Locked => {}
+        }
+    }
+    assert_eq!(rolled, vec![day(0), day(1), day(2)]);
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "select day::text, used_bytes, object_count, peak_bytes, requests from usage_daily
+          where user_id = $1 order by day",
+    )
+    .bind(u.id)
+    .fetch_all(&srv.state.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (day(0), 1000, 1, 4000, requests),
+            (day(1), 1000, 1, 1000, 0),
+            (day(2), 1000, 1, 1000, 0),
+        ]
+    );
+    let finals = report(day(0), day(2)).await;
+    let days = finals["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3);
+    assert!(days.iter().all(|d| d["final"] == true), "{finals}");
+    assert_eq!(days[0]["peak_bytes"], 4000);
+    assert_eq!(days[2]["used_bytes"], 1000);
+
+    // Nothing ran for four days: the next run catches all of them up, and only them.
+    match rollup::run(&srv.state.db, now + time::Duration::days(7)).await.unwrap() {
+        Outcome::Rolled(days) => {
+            let days: Vec<String> = days.iter().map(|d| d.to_string()).collect();
+            assert_eq!(days, vec![day(3), day(4), day(5), day(6)]);
+        }
+        Outcome::Locked => panic!("nobody else holds the lock"),
+    }
+    let again = rollup::run(&srv.state.db, now + time::Duration::days(7)).await.unwrap();
+    assert_eq!(again, Outcome::Rolled(Vec::new()));
+    let count: i64 = sqlx::query_scalar("select count(*) from usage_rollups")
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 7);
+
+    // Admins only, and dates are checked.
+    let user_token = srv.state.tokens.access_token(u.id, "u@example.com", false);
+    let url = format!("{}/v1/admin/usage/report?from={}&to={}", srv.url(), day(0), day(0));
+    let resp = http.get(&url).bearer_auth(&user_token).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    for query in [
+        "from=2026-13-01&to=2026-12-01",
+        "from=2026-02-01&to=2026-01-01",
+        "from=2020-01-01&to=2026-01-01",
+    ] {
+        let url = format!("{}/v1/admin/usage/report?{query}", srv.url());
+        let resp = http.get(&url).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "validation_error");
+    }
+}

@@ -199,7 +199,7 @@ impl GoDriveS3 {
     ) -> S3Result<upload::Digests> {
         // Each part reserves its length before its body is read; the reservations settle
         // when the upload completes and are released when it is aborted.
-        let reservation = crate::quota::reserve(&self.state.db, upload.bucket_id, None, len)
+        let reservation = crate::quota::reserve(&self.state.db, upload.bucket_id, crate::quota::Target::Part, len)
             .await
             .map_err(error::quota)?;
         let blob = BlobId(upload.blob_id);
