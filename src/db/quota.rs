@@ -38,9 +38,9 @@ pub enum Target<'a> {
     Part,
 }
 
-/// Reserves room for an upload of `len` bytes for `target`. One conditional update per
-/// limit, in one transaction: either every counter moves and the reservation exists, or
-/// nothing changes.
+/// Reserves room for an upload of `len` bytes for `target`: one statement (the
+/// `reserve_quota` function, migration 0011) making one conditional update per limit, so
+/// either every counter moves and the reservation exists, or nothing changes.
 pub async fn reserve(
     db: &mut PgConnection,
     bucket_id: Uuid,
@@ -48,78 +48,28 @@ pub async fn reserve(
     len: i64,
     ttl_secs: i64,
 ) -> Result<Result<Uuid, Refusal>, DbError> {
-    let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let old: Option<i64> = match target {
-        Target::Key(k) => {
-            sqlx::query_scalar("select size from objects where bucket_id = $1 and key = $2")
-                .bind(bucket_id)
-                .bind(k)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
+    let id = Uuid::new_v4();
+    let key = match target {
+        Target::Key(k) => Some(k),
         Target::UnknownKey | Target::Part => None,
     };
-    let bytes = (len - old.unwrap_or(0)).max(0);
-    let objects: i32 = if target != Target::Part && old.is_none() { 1 } else { 0 };
-    let bucket: Option<(Uuid, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "update buckets set reserved_bytes = reserved_bytes + $2
-          where id = $1
-            and (max_bytes is null or used_bytes + reserved_bytes + $2 <= max_bytes)
-            and (max_objects is null or object_count
-                 + (select coalesce(sum(objects), 0) from reservations where bucket_id = $1) + $3 <= max_objects)
-          returning owner_id, max_bytes, max_objects",
-    )
-    .bind(bucket_id)
-    .bind(bytes)
-    .bind(objects)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((owner_id, _, _)) = bucket else {
-        let limits: (Option<i64>, Option<i64>, i64, i64) = sqlx::query_as(
-            "select max_bytes, max_objects, used_bytes + reserved_bytes, object_count from buckets where id = $1",
-        )
-        .bind(bucket_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        return Ok(Err(match limits {
-            (Some(max), _, used, _) if used + bytes > max => Refusal::BucketBytes { max },
-            (_, Some(max), _, _) => Refusal::BucketObjects { max },
-            (max, _, _, _) => Refusal::BucketBytes { max: max.unwrap_or(0) },
-        }));
-    };
-    let user: Option<Uuid> = sqlx::query_scalar(
-        "update users set reserved_bytes = reserved_bytes + $2
-          where id = $1 and (quota_bytes is null or used_bytes + reserved_bytes + $2 <= quota_bytes)
-          returning id",
-    )
-    .bind(owner_id)
-    .bind(bytes)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if user.is_none() {
-        let quota: Option<i64> = sqlx::query_scalar("select quota_bytes from users where id = $1")
-            .bind(owner_id)
-            .fetch_one(&mut *tx)
+    let (refusal, limit): (Option<String>, Option<i64>) =
+        sqlx::query_as("select refusal, limit_value from reserve_quota($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(bucket_id)
+            .bind(key)
+            .bind(target == Target::Part)
+            .bind(len)
+            .bind(ttl_secs as f64)
+            .fetch_one(db)
             .await?;
-        return Ok(Err(Refusal::User {
-            quota: quota.unwrap_or(0),
-        }));
-    }
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into reservations (id, user_id, bucket_id, bytes, objects, expires_at)
-         values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision))",
-    )
-    .bind(id)
-    .bind(owner_id)
-    .bind(bucket_id)
-    .bind(bytes)
-    .bind(objects)
-    .bind(ttl_secs as f64)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(id))
+    let limit = limit.unwrap_or(0);
+    Ok(match refusal.as_deref() {
+        None => Ok(id),
+        Some("user") => Err(Refusal::User { quota: limit }),
+        Some("bucket_objects") => Err(Refusal::BucketObjects { max: limit }),
+        Some(_) => Err(Refusal::BucketBytes { max: limit }),
+    })
 }
 
 /// Drops a reservation and gives its bytes back; returns the bytes it held (0 if it was
@@ -154,7 +104,9 @@ pub async fn release_expired(db: &mut PgConnection) -> Result<u64, DbError> {
 /// Whether a bucket and its owner may grow by `bytes` and `objects` beyond what was reserved
 /// (a settle whose object grew more than reserved, e.g. the object it replaced was deleted
 /// meanwhile, or an upload that reserved nothing). Locks both rows for the rest of the
-/// transaction, so concurrent checks see each other's growth.
+/// transaction, so concurrent checks see each other's growth; `no key update`, the lock the
+/// counter updates take anyway, so the key-share lock an object insert holds on its bucket
+/// does not conflict (a plain `for update` deadlocks two concurrent commits).
 pub async fn may_grow(db: &mut PgConnection, bucket_id: Uuid, bytes: i64, objects: i64) -> Result<bool, DbError> {
     Ok(sqlx::query_scalar(
         "select (u.quota_bytes is null or u.used_bytes + u.reserved_bytes + $2 <= u.quota_bytes)
@@ -162,7 +114,7 @@ pub async fn may_grow(db: &mut PgConnection, bucket_id: Uuid, bytes: i64, object
             and (b.max_objects is null or $3 = 0 or b.object_count
                  + (select coalesce(sum(objects), 0) from reservations where bucket_id = $1) + $3 <= b.max_objects)
            from buckets b join users u on u.id = b.owner_id where b.id = $1
-           for update of b, u",
+           for no key update of b, u",
     )
     .bind(bucket_id)
     .bind(bytes)

@@ -122,6 +122,40 @@ async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
     assert_eq!(settled(&srv, &u).await.used_bytes, 0);
 }
 
+/// Uploads of a user without limits reserve nothing and commit concurrently into one
+/// bucket without deadlocking on their counters (they once did: a 500 after a second, which
+/// the SDK would hide by retrying, so retries are off).
+#[tokio::test]
+async fn unlimited_uploads_commit_concurrently() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    let b = unique("free");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let (s3, b) = (s3.clone(), b.clone());
+            tokio::spawn(async move {
+                s3.put_object()
+                    .bucket(&b)
+                    .key(format!("k{i}"))
+                    .body(vec![1u8; 1000 + i].into())
+                    .send()
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let now = settled(&srv, &u).await;
+    assert_eq!(now.object_count, 48);
+    assert_eq!(now.used_bytes, (0..48).map(|i| 1000 + i).sum::<i64>());
+}
+
 /// Without any limit an upload reserves nothing; a quota set while its body streams is still
 /// enforced when it commits, and the refused upload leaves nothing.
 #[tokio::test]
