@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::audit::AuditLog;
 use crate::config::{Config, StorageKind};
 use crate::crypto::SecretBox;
 use crate::db::{self, DbError};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Buffered request counts.
     pub requests: RequestCounter,
+    /// Presigned-URL audit rows, buffered (see `audit`).
+    pub audit: AuditLog,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             secrets,
             tokens,
             requests: RequestCounter::default(),
+            audit: AuditLog::default(),
         }
     }
 }

@@ -205,6 +205,12 @@ pub struct Config {
     /// `ALLOW_CORS_ORIGINS` (none): origins allowed to call the JSON API from a browser,
     /// comma-separated, or `*`.
     pub cors_origins: Vec<String>,
+    /// `GODRIVE_PRESIGN_MAX_EXPIRY` (7d, S3's own limit): the longest a presigned URL may
+    /// live, whoever signed it.
+    pub presign_max_expiry: Seconds,
+    /// `GODRIVE_PUBLIC_URL` (unset): scheme and host of presigned URLs GoDrive makes; unset,
+    /// the host the request came to.
+    pub public_url: Option<String>,
 }
 
 /// Where settings come from: a name to value lookup, in precedence order already merged.
@@ -340,6 +346,8 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            presign_max_expiry: s.parse("GODRIVE_PRESIGN_MAX_EXPIRY", Seconds(7 * 24 * 3600))?,
+            public_url: s.get("GODRIVE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
 
@@ -428,6 +436,8 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_MAX_UPLOAD_BYTES",
     "GODRIVE_DEFAULT_QUOTA_BYTES",
     "ALLOW_CORS_ORIGINS",
+    "GODRIVE_PRESIGN_MAX_EXPIRY",
+    "GODRIVE_PUBLIC_URL",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {

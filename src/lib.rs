@@ -5,6 +5,8 @@
 pub mod api;
 /// Shared state built once at startup.
 pub mod app;
+/// The audit of presigned URL use, buffered and written in batches.
+pub mod audit;
 /// S3 flexible checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
 pub mod checksum;
 /// The command line: `serve`, `migrate`, `user`, `key`, `gc`.
@@ -17,6 +19,8 @@ pub mod crypto;
 pub mod db;
 /// Garbage collection of backend blobs no metadata row references.
 pub mod gc;
+/// Presigned URLs: reading their query, signing the ones GoDrive makes.
+pub mod presign;
 /// Quota reservations taken before an upload's body is read.
 pub mod quota;
 /// Usage reconciliation: counters against objects, objects against the backend.

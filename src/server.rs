@@ -33,6 +33,7 @@ pub enum ServeError {
 /// Routes a request to the JSON API or to S3.
 #[derive(Clone)]
 struct Dispatch {
+    state: AppState,
     s3: S3Service,
     api: axum::Router,
     hosts: Option<crate::s3::host::BucketHosts>,
@@ -47,16 +48,85 @@ impl Dispatch {
         if !path.starts_with("/v1/") || path == "/v1/" {
             return false;
         }
-        let Some(hosts) = &self.hosts else {
-            return true;
-        };
+        self.host_bucket(req).is_none()
+    }
+
+    /// The bucket a virtual-hosted style Host names.
+    fn host_bucket<'a>(&self, req: &'a Request<Incoming>) -> Option<&'a str> {
         let host = req
             .headers()
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().host())
             .unwrap_or("");
-        hosts.bucket_of(host).is_none()
+        self.hosts.as_ref()?.bucket_of(host)
+    }
+
+    /// The bucket and key an S3 request names, virtual-hosted or path style.
+    fn s3_target(&self, req: &Request<Incoming>) -> Option<(String, Option<String>)> {
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let path = req.uri().path().strip_prefix('/').unwrap_or_default();
+        if let Some(bucket) = self.host_bucket(req) {
+            return Some((bucket.to_owned(), (!path.is_empty()).then(|| decode(path))));
+        }
+        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+        (!bucket.is_empty()).then(|| (decode(bucket), (!key.is_empty()).then(|| decode(key))))
+    }
+
+    /// The S3 side: bucket CORS around s3s, and the audit of presigned requests.
+    async fn handle_s3(&self, peer: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
+        let target = self.s3_target(&req);
+        let method = req.method().clone();
+        if let Some((bucket, _)) = &target
+            && crate::s3::cors::is_preflight(&method, req.headers())
+        {
+            return crate::s3::cors::preflight(&self.state, bucket, req.headers()).await;
+        }
+        let header =
+            |name: http::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let origin = header(http::header::ORIGIN);
+        let presigned = crate::presign::Presigned::from_query(req.uri().query()).map(|p| {
+            let len = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+            crate::audit::PresignedUse::start(
+                p,
+                &method,
+                target.clone(),
+                peer.ip().to_string(),
+                header(http::header::USER_AGENT),
+                len,
+            )
+        });
+        if let Some(used) = &presigned {
+            req.extensions_mut().insert(used.user.clone());
+        }
+        let mut resp = match self.s3.call(req.map(s3s::Body::from)).await {
+            Ok(r) => r.map(Body::new),
+            Err(e) => {
+                tracing::error!(error = ?e, "s3 service failed");
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                r
+            }
+        };
+        if let (Some(origin), Some((bucket, _))) = (&origin, &target) {
+            crate::s3::cors::decorate(&self.state, bucket, origin, &method, &mut resp).await;
+        }
+        if let Some(used) = presigned {
+            // A revocable link must be asked again, not served from a browser cache.
+            if used.is_link() && !resp.headers().contains_key(http::header::CACHE_CONTROL) {
+                resp.headers_mut().insert(
+                    http::header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-cache"),
+                );
+            }
+            let len = resp
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            self.state.audit.record(used.finish(resp.status().as_u16(), len));
+        }
+        resp
     }
 
     async fn handle(self, peer: SocketAddr, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
@@ -70,7 +140,9 @@ impl Dispatch {
             .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
         let api = if self.is_api(&req) { "json" } else { "s3" };
         let method = req.method().clone();
-        let span = tracing::info_span!("request", request_id = %request_id, api, method = %method);
+        // The path only: a presigned query string holds a signature.
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!("request", request_id = %request_id, api, method = %method, path = %path);
         async move {
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 req.headers_mut().insert("x-request-id", v);
@@ -81,15 +153,7 @@ impl Dispatch {
                     Err(never) => match never {},
                 }
             } else {
-                match self.s3.call(req.map(s3s::Body::from)).await {
-                    Ok(r) => r.map(Body::new),
-                    Err(e) => {
-                        tracing::error!(error = ?e, "s3 service failed");
-                        let mut r = Response::new(Body::empty());
-                        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                        r
-                    }
-                }
+                self.handle_s3(peer, req).await
             };
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 if api == "s3" {
@@ -125,8 +189,12 @@ pub async fn serve_with_listener(
     state
         .requests
         .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
+    state
+        .audit
+        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
     crate::rollup::spawn(state.db.clone(), crate::rollup::EVERY);
     let dispatch = Dispatch {
+        state: state.clone(),
         s3: crate::s3::service(&state),
         api: crate::api::router(state.clone()),
         hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
@@ -165,6 +233,9 @@ pub async fn serve_with_listener(
     graceful.shutdown().await;
     if let Err(e) = state.requests.flush(&state.db).await {
         tracing::warn!(error = %e, "could not flush request counts at shutdown");
+    }
+    if let Err(e) = state.audit.flush(&state.db).await {
+        tracing::warn!(error = %e, "could not write the presigned-URL audit at shutdown");
     }
     Ok(())
 }

@@ -10,7 +10,8 @@ pub mod extract;
 pub mod files;
 mod health;
 pub mod keys;
-pub mod usage;
+pub mod presign;
+mod usage;
 
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::get;
@@ -55,7 +56,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(buckets::router())
         .merge(files::router())
         .merge(admin::router())
-        .merge(usage::router());
+        .merge(usage::router())
+        .merge(presign::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/v1", v1)
         .split_for_parts()

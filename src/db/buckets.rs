@@ -188,3 +188,31 @@ pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Re
     tx.commit().await?;
     Ok(Some(Removed { blobs, uploads }))
 }
+
+/// Sets (or with `None` removes) a bucket's CORS rules.
+pub async fn set_cors(db: impl PgExecutor<'_>, id: Uuid, rules: Option<&serde_json::Value>) -> Result<(), DbError> {
+    sqlx::query("update buckets set cors = $2 where id = $1")
+        .bind(id)
+        .bind(rules)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A bucket's CORS rules by id (`None`: none set).
+pub async fn cors(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<serde_json::Value>, DbError> {
+    Ok(sqlx::query_scalar("select cors from buckets where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
+        .flatten())
+}
+
+/// A bucket's CORS rules by name: `None` if there is no such bucket, `Some(None)` if it has
+/// no rules.
+pub async fn cors_by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Option<serde_json::Value>>, DbError> {
+    Ok(sqlx::query_scalar("select cors from buckets where name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await?)
+}

@@ -74,6 +74,16 @@ impl S3Access for Authz {
             .map_err(internal)?
             // The key was valid a moment ago for the signature check: deleted or disabled since.
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+        if let Some(slot) = cx.extensions_mut().get::<crate::audit::UserSlot>() {
+            slot.set(caller.user_id);
+        }
+        if let Some(p) = crate::presign::Presigned::from_query(cx.uri().query()) {
+            let key = match cx.s3_path() {
+                S3Path::Object { key, .. } => Some(key.to_string()),
+                _ => None,
+            };
+            check_presigned(&self.state, &p, cx.method(), bucket.as_deref(), key.as_deref()).await?;
+        }
         let creating = cx.s3_op().name() == "CreateBucket";
         let bucket_id = match (bucket, caller.bucket_id, caller.bucket_owner_id) {
             (None, _, _) => None,
@@ -97,4 +107,45 @@ impl S3Access for Authz {
         });
         Ok(())
     }
+}
+
+/// A presigned request lives no longer than `GODRIVE_PRESIGN_MAX_EXPIRY` (and S3's week), and
+/// one carrying a link id only as long as that link is not revoked, for what it was made.
+async fn check_presigned(
+    state: &AppState,
+    p: &crate::presign::Presigned,
+    method: &http::Method,
+    bucket: Option<&str>,
+    key: Option<&str>,
+) -> S3Result<()> {
+    let max = state.config.presign_max_expiry.0.min(7 * 24 * 3600);
+    if p.expires_secs.is_some_and(|e| e > max) {
+        let mut e = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
+            format!("X-Amz-Expires must be less than or equal to {max} seconds."),
+        );
+        e.set_status_code(http::StatusCode::BAD_REQUEST);
+        return Err(e);
+    }
+    let Some(link) = p.link else {
+        return Ok(());
+    };
+    let refused = || s3_error!(AccessDenied, "This presigned link has been revoked or is not valid.");
+    let link = db::links::get(&state.db, link.ok_or_else(refused)?)
+        .await
+        .map_err(super::error::db)?
+        .ok_or_else(refused)?;
+    let method_ok = match link.method.as_str() {
+        "GET" => *method == http::Method::GET || *method == http::Method::HEAD,
+        other => method.as_str() == other,
+    };
+    if link.revoked_at.is_some()
+        || link.access_key_id != p.access_key_id
+        || Some(link.bucket.as_str()) != bucket
+        || Some(link.key.as_str()) != key
+        || !method_ok
+    {
+        return Err(refused());
+    }
+    Ok(())
 }

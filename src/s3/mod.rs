@@ -9,6 +9,7 @@ pub mod acl;
 pub mod auth;
 mod bucket;
 mod copy;
+pub mod cors;
 pub mod error;
 pub mod host;
 pub mod integrity;
@@ -17,6 +18,8 @@ pub mod multipart;
 pub mod object;
 pub mod tagging;
 pub mod upload;
+
+use std::sync::Arc;
 
 use s3s::dto::*;
 use s3s::service::{S3Service, S3ServiceBuilder};
@@ -52,6 +55,11 @@ pub fn service(state: &AppState) -> S3Service {
     let mut b = S3ServiceBuilder::new(GoDriveS3 { state: state.clone() });
     b.set_auth(Authn { state: state.clone() });
     b.set_access(Authz { state: state.clone() });
+    // s3s reads a form upload's file into memory before `post_object`: bound it like the
+    // JSON upload.
+    let mut config = s3s::config::S3Config::default();
+    config.post_object_max_file_size = state.config.max_upload_bytes;
+    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     if let Some(domain) = &state.config.s3_domain {
         b.set_host(host::BucketHosts::new(domain));
     }
@@ -129,6 +137,25 @@ impl S3 for GoDriveS3 {
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         self.do_put_object(req).await
+    }
+
+    async fn post_object(&self, req: S3Request<PostObjectInput>) -> S3Result<S3Response<PostObjectOutput>> {
+        self.do_post_object(req).await
+    }
+
+    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        self.do_put_bucket_cors(req).await
+    }
+
+    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        self.do_get_bucket_cors(req).await
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        self.do_delete_bucket_cors(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {

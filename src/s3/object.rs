@@ -201,6 +201,32 @@ fn selected_range(obj: &Object, range: Option<&Range>, part: Option<i32>) -> S3R
     }
 }
 
+/// The PUT a form upload amounts to.
+fn post_to_put(i: PostObjectInput) -> Result<PutObjectInput, s3s::dto::builders::BuildError> {
+    let mut b = PutObjectInput::builder();
+    b.set_acl(i.acl);
+    b.set_body(i.body);
+    b.set_bucket(i.bucket);
+    b.set_key(i.key);
+    b.set_cache_control(i.cache_control);
+    b.set_checksum_algorithm(i.checksum_algorithm);
+    b.set_checksum_crc32(i.checksum_crc32);
+    b.set_checksum_crc32c(i.checksum_crc32c);
+    b.set_checksum_crc64nvme(i.checksum_crc64nvme);
+    b.set_checksum_sha1(i.checksum_sha1);
+    b.set_checksum_sha256(i.checksum_sha256);
+    b.set_content_disposition(i.content_disposition);
+    b.set_content_encoding(i.content_encoding);
+    b.set_content_language(i.content_language);
+    b.set_content_length(i.content_length);
+    b.set_content_md5(i.content_md5);
+    b.set_content_type(i.content_type);
+    b.set_expires(i.expires);
+    b.set_metadata(i.metadata);
+    b.set_tagging(i.tagging);
+    b.build()
+}
+
 fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
     format!("bytes {start}-{}/{total}", end_exclusive - 1)
 }
@@ -258,6 +284,29 @@ impl GoDriveS3 {
         Ok(S3Response::new(out))
     }
 
+    /// A browser form upload (POST Object): s3s has checked the policy and its signature and
+    /// read the file (up to `GODRIVE_MAX_UPLOAD_BYTES`); it is stored like a PUT.
+    pub(super) async fn do_post_object(
+        &self,
+        req: S3Request<PostObjectInput>,
+    ) -> S3Result<S3Response<PostObjectOutput>> {
+        let mut input = None;
+        let req = req.map_input(|i| input = Some(post_to_put(i)));
+        let input = input.expect("map_input ran").map_err(error::internal)?;
+        let put = req.map_input(|()| input);
+        let out = self.do_put_object(put).await?.output;
+        Ok(S3Response::new(PostObjectOutput {
+            e_tag: out.e_tag,
+            checksum_crc32: out.checksum_crc32,
+            checksum_crc32c: out.checksum_crc32c,
+            checksum_crc64nvme: out.checksum_crc64nvme,
+            checksum_sha1: out.checksum_sha1,
+            checksum_sha256: out.checksum_sha256,
+            checksum_type: out.checksum_type,
+            ..Default::default()
+        }))
+    }
+
     async fn find(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<Object> {
         objects::get(&self.state.db, bucket_id, key)
             .await
@@ -300,12 +349,13 @@ impl GoDriveS3 {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(etag(&obj)),
             last_modified: Some(obj.updated_at.into()),
-            content_type: h.content_type,
-            content_disposition: h.content_disposition,
-            content_encoding: h.content_encoding,
-            content_language: h.content_language,
-            cache_control: h.cache_control,
-            expires: h.expires.map(Into::into),
+            // response-* query parameters (signed, as every request here is) override.
+            content_type: input.response_content_type.clone().or(h.content_type),
+            content_disposition: input.response_content_disposition.clone().or(h.content_disposition),
+            content_encoding: input.response_content_encoding.clone().or(h.content_encoding),
+            content_language: input.response_content_language.clone().or(h.content_language),
+            cache_control: input.response_cache_control.clone().or(h.cache_control),
+            expires: input.response_expires.clone().or(h.expires.map(Into::into)),
             metadata: Some(h.user_metadata.into_iter().collect()),
             tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
             parts_count: input.part_number.and(obj.parts_count),
@@ -352,12 +402,13 @@ impl GoDriveS3 {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(etag(&obj)),
             last_modified: Some(obj.updated_at.into()),
-            content_type: h.content_type,
-            content_disposition: h.content_disposition,
-            content_encoding: h.content_encoding,
-            content_language: h.content_language,
-            cache_control: h.cache_control,
-            expires: h.expires.map(Into::into),
+            // response-* query parameters (signed, as every request here is) override.
+            content_type: input.response_content_type.clone().or(h.content_type),
+            content_disposition: input.response_content_disposition.clone().or(h.content_disposition),
+            content_encoding: input.response_content_encoding.clone().or(h.content_encoding),
+            content_language: input.response_content_language.clone().or(h.content_language),
+            cache_control: input.response_cache_control.clone().or(h.cache_control),
+            expires: input.response_expires.clone().or(h.expires.map(Into::into)),
             metadata: Some(h.user_metadata.into_iter().collect()),
             parts_count: input.part_number.and(obj.parts_count),
             ..Default::default()

@@ -358,3 +358,51 @@ pub async fn presigned_put_path(srv: &TestServer, s3: &Client, bucket: &str, key
         .to_owned();
     url.split_once(&srv.addr.to_string()).unwrap().1.to_owned()
 }
+
+/// The form fields of a POST Object upload to `bucket`, signed with SigV4 by `key`'s
+/// secret: the policy lists every field (`extra` included) and limits the size.
+pub fn post_form_fields(access_key: &str, secret: &str, bucket: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let now = time::OffsetDateTime::now_utc();
+    let date = now
+        .format(time::macros::format_description!("[year][month][day]"))
+        .unwrap();
+    let amz_date = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap();
+    let expiration = (now + time::Duration::minutes(10))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].000Z"
+        ))
+        .unwrap();
+    let credential = format!("{access_key}/{date}/us-east-1/s3/aws4_request");
+    let mut fields: Vec<(String, String)> = extra.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+    fields.push(("x-amz-algorithm".into(), "AWS4-HMAC-SHA256".into()));
+    fields.push(("x-amz-credential".into(), credential));
+    fields.push(("x-amz-date".into(), amz_date));
+    let mut conditions = vec![
+        serde_json::json!({ "bucket": bucket }),
+        serde_json::json!(["content-length-range", 1, 10_485_760]),
+    ];
+    conditions.extend(
+        fields
+            .iter()
+            .map(|(k, v)| serde_json::json!(["eq", format!("${k}"), v])),
+    );
+    let policy = serde_json::json!({ "expiration": expiration, "conditions": conditions });
+    let policy = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, policy.to_string());
+    let hmac = |key: &[u8], msg: &[u8]| {
+        let mut m = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).unwrap();
+        hmac::Mac::update(&mut m, msg);
+        hmac::Mac::finalize(m).into_bytes().to_vec()
+    };
+    let mut signing_key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    for part in ["us-east-1", "s3", "aws4_request"] {
+        signing_key = hmac(&signing_key, part.as_bytes());
+    }
+    let signature = hex::encode(hmac(&signing_key, policy.as_bytes()));
+    fields.push(("policy".into(), policy));
+    fields.push(("x-amz-signature".into(), signature));
+    fields
+}

@@ -2,17 +2,20 @@
 
 mod api;
 mod auth;
+mod browser;
 mod bucket;
 mod checksum;
 mod cli;
 mod clients;
 mod common;
 mod compat;
+mod cors;
 mod files;
 mod list;
 mod multipart;
 mod object;
 mod ops;
+mod presign;
 mod process;
 mod quota;
 mod usage;

@@ -843,3 +843,48 @@ async fn admins_see_everyones_usage_sorted() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
 }
+
+/// Browser form uploads (POST Object) count against quotas like any upload, and a refused
+/// one leaves nothing.
+#[tokio::test]
+async fn form_uploads_count_against_quotas() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("form");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    set_quota(&srv, &u, 5000).await;
+    let post = |key: &str, size: usize| {
+        let fields = crate::common::post_form_fields(
+            &u.access_key,
+            &u.secret,
+            &b,
+            &[("key", key), ("success_action_status", "201")],
+        );
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k, v);
+        }
+        let form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![3u8; size]).file_name("f.bin"),
+        );
+        reqwest::Client::new()
+            .post(format!("{}/{b}", srv.url()))
+            .multipart(form)
+            .send()
+    };
+    let resp = post("fits.bin", 3000).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let xml = resp.text().await.unwrap();
+    assert!(xml.contains("<Key>fits.bin</Key>") && xml.contains("<ETag>"), "{xml}");
+    assert_eq!(settled(&srv, &u).await.used_bytes, 3000);
+
+    let resp = post("too-big.bin", 3000).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(crate::common::xml_code(&resp.text().await.unwrap()), "QuotaExceeded");
+    let now = settled(&srv, &u).await;
+    assert_eq!((now.used_bytes, now.object_count), (3000, 1));
+    assert_eq!(srv.object_rows().await, 1);
+    srv.assert_no_orphans().await;
+}
