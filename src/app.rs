@@ -72,12 +72,13 @@ impl AppState {
 
 /// Opens the configured backend; the `s3` backend's bucket is created if missing.
 pub async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, StorageError> {
-    Ok(match config.storage {
-        StorageKind::Fs => Arc::new(FsStorage::open(&config.data_dir).await?),
+    let (inner, label): (Arc<dyn Storage>, &'static str) = match config.storage {
+        StorageKind::Fs => (Arc::new(FsStorage::open(&config.data_dir).await?), "fs"),
         StorageKind::S3 => {
             let s3 = S3Storage::new(&config.minio, &config.s3_region);
             s3.ensure_bucket().await?;
-            Arc::new(s3)
+            (Arc::new(s3), "s3")
         }
-    })
+    };
+    Ok(Arc::new(crate::storage::metered::Metered::new(inner, label)))
 }

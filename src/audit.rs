@@ -16,9 +16,9 @@ use crate::presign::Presigned;
 /// dropped with a warning rather than growing without bound.
 const MAX_PENDING: usize = 100_000;
 
-/// Where S3 authorization leaves the caller of an audited request (put into the request's
-/// extensions by the server, read back when the answer goes out), so the row names the user
-/// even if the key is deleted before the row is written.
+/// Where authentication leaves the caller of a request (put into the request's extensions
+/// by the server, read back when the answer goes out): for the request log, and so an audit
+/// row names the user even if the key is deleted before the row is written.
 #[derive(Debug, Clone, Default)]
 pub struct UserSlot(Arc<OnceLock<Uuid>>);
 
@@ -26,6 +26,11 @@ impl UserSlot {
     /// Records the authorized caller.
     pub fn set(&self, user_id: Uuid) {
         let _ = self.0.set(user_id);
+    }
+
+    /// The caller, once known.
+    pub fn get(&self) -> Option<Uuid> {
+        self.0.get().copied()
     }
 }
 
@@ -46,6 +51,7 @@ impl PresignedUse {
         client_addr: String,
         user_agent: Option<String>,
         request_bytes: Option<u64>,
+        user: UserSlot,
     ) -> Self {
         let (bucket, key) = match target {
             Some((b, k)) => (Some(b), k),
@@ -67,7 +73,7 @@ impl PresignedUse {
                 client_addr: Some(client_addr),
                 user_agent,
             },
-            user: UserSlot::default(),
+            user,
         }
     }
 
@@ -79,7 +85,7 @@ impl PresignedUse {
     /// The row, with the answer's status and (for downloads) its body length.
     pub fn finish(mut self, status: u16, response_bytes: Option<u64>) -> AuditRow {
         self.row.status = i32::from(status);
-        self.row.user_id = self.user.0.get().copied();
+        self.row.user_id = self.user.get();
         if self.row.method == "GET" {
             self.row.bytes = response_bytes.map_or(0, |b| b as i64);
         }

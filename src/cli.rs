@@ -222,6 +222,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, storage = ?storage_kind, "godrive listening (S3 and /v1 JSON API)");
+    if let Some(metrics_addr) = state.config.metrics_addr.clone() {
+        let metrics = tokio::net::TcpListener::bind(&metrics_addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {metrics_addr}"))?;
+        let bound = metrics.local_addr().map_or(metrics_addr, |a| a.to_string());
+        tracing::info!(addr = %bound, "metrics at /metrics");
+        tokio::spawn(crate::scrape::serve(state.clone(), metrics));
+    }
     server::serve_with_listener(state, listener, server::shutdown_signal()).await?;
     Ok(())
 }

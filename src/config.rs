@@ -208,6 +208,9 @@ pub struct Config {
     /// `GODRIVE_PRESIGN_MAX_EXPIRY` (7d, S3's own limit): the longest a presigned URL may
     /// live, whoever signed it.
     pub presign_max_expiry: Seconds,
+    /// `GODRIVE_METRICS_ADDR` (127.0.0.1:9464): the Prometheus `/metrics` listener; `off`
+    /// disables it.
+    pub metrics_addr: Option<String>,
     /// `GODRIVE_PUBLIC_URL` (unset): scheme and host of presigned URLs GoDrive makes; unset,
     /// the host the request came to.
     pub public_url: Option<String>,
@@ -347,6 +350,10 @@ impl Config {
                 .map(str::to_owned)
                 .collect(),
             presign_max_expiry: s.parse("GODRIVE_PRESIGN_MAX_EXPIRY", Seconds(7 * 24 * 3600))?,
+            metrics_addr: match s.string("GODRIVE_METRICS_ADDR", "127.0.0.1:9464").as_str() {
+                "off" => None,
+                a => Some(a.to_owned()),
+            },
             public_url: s.get("GODRIVE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
@@ -438,6 +445,7 @@ pub const SETTINGS: &[&str] = &[
     "ALLOW_CORS_ORIGINS",
     "GODRIVE_PRESIGN_MAX_EXPIRY",
     "GODRIVE_PUBLIC_URL",
+    "GODRIVE_METRICS_ADDR",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {

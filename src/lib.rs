@@ -19,6 +19,8 @@ pub mod crypto;
 pub mod db;
 /// Garbage collection of backend blobs no metadata row references.
 pub mod gc;
+/// Prometheus metrics of this instance.
+pub mod metrics;
 /// Presigned URLs: reading their query, signing the ones GoDrive makes.
 pub mod presign;
 /// Quota reservations taken before an upload's body is read.
@@ -31,6 +33,8 @@ pub mod requests;
 pub mod rollup;
 /// The S3 protocol side, built on `s3s`.
 pub mod s3;
+/// The `/metrics` listener and the gauges read at scrape time.
+pub mod scrape;
 /// Listeners, the `/v1` vs S3 split, graceful shutdown.
 pub mod server;
 /// Blob storage backends, named by UUID.

@@ -74,7 +74,7 @@ impl Dispatch {
     }
 
     /// The S3 side: bucket CORS around s3s, and the audit of presigned requests.
-    async fn handle_s3(&self, peer: SocketAddr, mut req: Request<Incoming>) -> Response<Body> {
+    async fn handle_s3(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
         let target = self.s3_target(&req);
         let method = req.method().clone();
         if let Some((bucket, _)) = &target
@@ -94,13 +94,21 @@ impl Dispatch {
                 peer.ip().to_string(),
                 header(http::header::USER_AGENT),
                 len,
+                req.extensions()
+                    .get::<crate::audit::UserSlot>()
+                    .cloned()
+                    .unwrap_or_default(),
             )
         });
-        if let Some(used) = &presigned {
-            req.extensions_mut().insert(used.user.clone());
-        }
         let mut resp = match self.s3.call(req.map(s3s::Body::from)).await {
-            Ok(r) => r.map(Body::new),
+            Ok(r) => {
+                if r.status().is_client_error()
+                    && let Some(body) = r.body().bytes()
+                {
+                    record_s3_refusal(&body);
+                }
+                r.map(Body::new)
+            }
             Err(e) => {
                 tracing::error!(error = ?e, "s3 service failed");
                 let mut r = Response::new(Body::empty());
@@ -139,6 +147,17 @@ impl Dispatch {
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
             .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
         let api = if self.is_api(&req) { "json" } else { "s3" };
+        let operation = crate::metrics::Operation::default();
+        req.extensions_mut().insert(operation.clone());
+        let user = crate::audit::UserSlot::default();
+        req.extensions_mut().insert(user.clone());
+        let _in_flight = InFlight::start(api);
+        let request_bytes = declared_body(req.headers());
+        let bucket = if api == "s3" {
+            self.s3_target(&req).map(|(b, _)| b)
+        } else {
+            None
+        };
         let method = req.method().clone();
         // The path only: a presigned query string holds a signature.
         let path = req.uri().path().to_owned();
@@ -162,16 +181,141 @@ impl Dispatch {
                 resp.headers_mut().insert("x-request-id", v);
             }
             let status = resp.status().as_u16();
-            let latency_ms = started.elapsed().as_millis() as u64;
+            let elapsed = started.elapsed();
+            let latency_ms = elapsed.as_millis() as u64;
+            record_metrics(api, &operation, status, elapsed, request_bytes, resp.headers());
+            let op = operation.get().unwrap_or("-");
+            let user_id = user.get().map_or_else(|| "-".to_owned(), |u| u.to_string());
+            let bucket = bucket.as_deref().unwrap_or("-");
+            let bytes_in = request_bytes.unwrap_or(0);
+            let bytes_out = declared_body(resp.headers()).unwrap_or(0);
             if status >= 500 {
-                tracing::error!(status, latency_ms, "request failed");
+                tracing::error!(
+                    status,
+                    latency_ms,
+                    operation = op,
+                    user_id,
+                    bucket,
+                    bytes_in,
+                    bytes_out,
+                    "request failed"
+                );
             } else {
-                tracing::info!(status, latency_ms, "request");
+                tracing::info!(
+                    status,
+                    latency_ms,
+                    operation = op,
+                    user_id,
+                    bucket,
+                    bytes_in,
+                    bytes_out,
+                    "request"
+                );
             }
             Ok(resp)
         }
         .instrument(span)
         .await
+    }
+}
+
+/// Decrements the in-flight gauge when the request ends, however it ends.
+struct InFlight(prometheus_client::metrics::gauge::Gauge);
+
+impl InFlight {
+    fn start(api: &'static str) -> Self {
+        let g = crate::metrics::METRICS
+            .in_flight
+            .get_or_create(&crate::metrics::ApiLabel { api })
+            .clone();
+        g.inc();
+        Self(g)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The body length a request announces (the decoded length for aws-chunked bodies).
+fn declared_body(headers: &http::HeaderMap) -> Option<u64> {
+    ["x-amz-decoded-content-length", "content-length"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok()?.parse().ok())
+}
+
+/// Operations that upload a body, whose whole duration is the upload latency.
+const UPLOADS: [&str; 4] = [
+    "PutObject",
+    "UploadPart",
+    "PostObject",
+    "POST /v1/buckets/{bucket_id}/files",
+];
+
+fn record_metrics(
+    api: &'static str,
+    operation: &crate::metrics::Operation,
+    status: u16,
+    elapsed: std::time::Duration,
+    request_bytes: Option<u64>,
+    response: &http::HeaderMap,
+) {
+    use crate::metrics::{ApiLabel, METRICS, UploadLabels};
+    let op = operation
+        .get()
+        .unwrap_or(if api == "s3" { "unauthenticated" } else { "unmatched" });
+    crate::metrics::observe_request(api, op, status, elapsed);
+    if let Some(n) = request_bytes {
+        METRICS.request_bytes.get_or_create(&ApiLabel { api }).inc_by(n);
+    }
+    if let Some(n) = declared_body(response) {
+        METRICS.response_bytes.get_or_create(&ApiLabel { api }).inc_by(n);
+    }
+    if UPLOADS.contains(&op) && status < 300 {
+        let size_class = if request_bytes.is_some_and(|n| n > 10 * 1024 * 1024) {
+            "gt_10mb"
+        } else {
+            "le_10mb"
+        };
+        METRICS
+            .upload_duration
+            .get_or_create(&UploadLabels { api, size_class })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Counts S3 refusals by their error code (the body of an S3 error is a small buffer).
+fn record_s3_refusal(body: &[u8]) {
+    let text = String::from_utf8_lossy(body);
+    let field = |tag: &str| {
+        let open = format!("<{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{tag}>"))? + start;
+        Some(text[start..end].to_owned())
+    };
+    let (Some(code), message) = (field("Code"), field("Message").unwrap_or_default()) else {
+        return;
+    };
+    match code.as_str() {
+        "InvalidAccessKeyId" => crate::metrics::auth("s3", "invalid_credentials", Some("invalid_access_key")),
+        "SignatureDoesNotMatch" | "XAmzContentSHA256Mismatch" => {
+            crate::metrics::auth("s3", "failure", Some("signature_mismatch"));
+        }
+        "RequestTimeTooSkewed" => crate::metrics::auth("s3", "failure", Some("expired")),
+        "AccessDenied" if message.contains("expired") => crate::metrics::auth("s3", "failure", Some("expired")),
+        "AccessDenied" => {
+            crate::metrics::METRICS
+                .auth_failures
+                .get_or_create(&crate::metrics::AuthFailureLabels {
+                    api: "s3",
+                    reason: "access_denied",
+                })
+                .inc();
+        }
+        "QuotaExceeded" => crate::metrics::METRICS.quota_refused("s3", &message),
+        _ => {}
     }
 }
 

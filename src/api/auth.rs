@@ -196,6 +196,7 @@ async fn login(
         return Err(ApiError::AccountDisabled);
     }
     db::throttle::clear(&state.db, &by_email).await?;
+    crate::metrics::auth("json", "success", None);
     Ok(Json(issue(&state, &user, Uuid::new_v4()).await?))
 }
 

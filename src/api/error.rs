@@ -126,6 +126,23 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code();
+        match &self {
+            Self::Unauthenticated(_) => crate::metrics::auth("json", "failure", Some("invalid_token")),
+            Self::InvalidCredentials => {
+                crate::metrics::auth("json", "invalid_credentials", Some("invalid_credentials"));
+            }
+            Self::Forbidden(_) | Self::AccountDisabled => {
+                crate::metrics::METRICS
+                    .auth_failures
+                    .get_or_create(&crate::metrics::AuthFailureLabels {
+                        api: "json",
+                        reason: "access_denied",
+                    })
+                    .inc();
+            }
+            Self::QuotaExceeded(m) => crate::metrics::METRICS.quota_refused("json", m),
+            _ => {}
+        }
         (
             status,
             Json(json!({"error": {"code": code, "message": self.to_string()}})),

@@ -56,6 +56,10 @@ impl FromRequestParts<AppState> for AuthUser {
         if user.disabled {
             return Err(ApiError::AccountDisabled);
         }
+        crate::metrics::auth("json", "success", None);
+        if let Some(slot) = parts.extensions.get::<crate::audit::UserSlot>() {
+            slot.set(user.id);
+        }
         // The route template, never the raw path (ids would make the label set unbounded).
         let route = parts
             .extensions

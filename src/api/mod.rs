@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = routes();
     routes
         .route("/v1/openapi.json", get(move || async move { Json(doc) }))
+        .route_layer(axum::middleware::from_fn(name_operation))
         .fallback(error::not_found)
         .layer(cors(&state.config.cors_origins))
         .with_state(state)
@@ -90,4 +91,16 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
         .expose_headers([header::CONTENT_DISPOSITION, header::CONTENT_LENGTH, header::ETAG])
+}
+
+/// Names the request's operation for the metrics: its method and route template (never the
+/// raw path: ids would make the label set unbounded).
+async fn name_operation(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    if let (Some(op), Some(route)) = (
+        req.extensions().get::<crate::metrics::Operation>(),
+        req.extensions().get::<axum::extract::MatchedPath>(),
+    ) {
+        op.set(format!("{} {}", req.method(), route.as_str()));
+    }
+    next.run(req).await
 }

@@ -253,3 +253,42 @@ pub async fn all_users(
     .fetch_all(db)
     .await?)
 }
+
+/// What every user stores, for the metrics.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Totals {
+    /// Bytes stored, all users.
+    pub used_bytes: i64,
+    /// Objects stored, all users.
+    pub objects: i64,
+    /// Users whose stored bytes exceed their quota.
+    pub over_quota: i64,
+}
+
+/// Totals over every user.
+pub async fn totals(db: impl PgExecutor<'_>) -> Result<Totals, DbError> {
+    Ok(sqlx::query_as(
+        "select coalesce(sum(used_bytes), 0)::bigint as used_bytes, coalesce(sum(object_count), 0)::bigint as objects,
+                count(*) filter (where quota_bytes is not null and used_bytes > quota_bytes) as over_quota
+           from users",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// The `limit` users storing most (email, used bytes), and the `limit` users closest to
+/// their quota (email, used / quota).
+pub async fn top_users(db: &sqlx::PgPool, limit: i64) -> Result<(Vec<(String, i64)>, Vec<(String, f64)>), DbError> {
+    let largest = sqlx::query_as("select email, used_bytes from users order by used_bytes desc, id limit $1")
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    let closest = sqlx::query_as(
+        "select email, used_bytes::float8 / greatest(quota_bytes, 1)::float8 as ratio from users
+          where quota_bytes is not null order by ratio desc, id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok((largest, closest))
+}

@@ -58,6 +58,10 @@ pub struct Authz {
 #[async_trait::async_trait]
 impl S3Access for Authz {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let name = cx.s3_op().name().to_owned();
+        if let Some(op) = cx.extensions_mut().get::<crate::metrics::Operation>() {
+            op.set(name);
+        }
         let Some(creds) = cx.credentials() else {
             return Err(s3_error!(
                 AccessDenied,
@@ -77,6 +81,8 @@ impl S3Access for Authz {
         if let Some(slot) = cx.extensions_mut().get::<crate::audit::UserSlot>() {
             slot.set(caller.user_id);
         }
+        // The signature has been verified.
+        crate::metrics::auth("s3", "success", None);
         if let Some(p) = crate::presign::Presigned::from_query(cx.uri().query()) {
             let key = match cx.s3_path() {
                 S3Path::Object { key, .. } => Some(key.to_string()),

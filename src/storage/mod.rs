@@ -2,6 +2,7 @@
 //! key names. The metadata that gives them meaning lives in PostgreSQL.
 
 pub mod fs;
+pub mod metered;
 pub mod s3;
 
 use std::fmt;

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::common::{Backend, TestServer, client_for, post_form_fields, unique};
-use crate::process::{Deployment, free_port};
+use crate::process::Deployment;
 
 /// How long one page (or one navigation) may take, Chromium's start included.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -538,7 +538,7 @@ async fn presigned_video_plays_and_seeks_with_ranges() {
     let (key, secret) = dep.user_with_key(&format!("{}@example.com", unique("video"))).await;
     let logs = tempfile::tempdir().unwrap();
     let log_path = logs.path().join("godrive.log");
-    let server = LoggedServer::start(&dep, &log_path).await;
+    let server = dep.serve_logged(&log_path, "info").await;
     let s3 = client_for(&server.url(), &key, &secret);
     let bucket = unique("video");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -790,49 +790,4 @@ async fn revoked_presigned_url_fails_in_the_browser() {
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// The real binary with JSON logs at info level, stdout and stderr into `log`; killed when
-/// dropped.
-struct LoggedServer {
-    child: tokio::process::Child,
-    port: u16,
-}
-
-impl LoggedServer {
-    async fn start(dep: &Deployment, log: &Path) -> Self {
-        let port = free_port();
-        let out = std::fs::File::create(log).unwrap();
-        let mut c = tokio::process::Command::from(dep.command(port));
-        c.arg("serve")
-            .env("GODRIVE_LOG_FORMAT", "json")
-            .env("GODRIVE_LOG_LEVEL", "info")
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .kill_on_drop(true);
-        let child = c.spawn().unwrap();
-        let server = Self { child, port };
-        let ready = format!("{}/v1/health/ready", server.url());
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(15) {
-            if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "godrive serve did not become ready:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for LoggedServer {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
 }

@@ -36,6 +36,8 @@ pub struct TestUser {
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The `/metrics` listener.
+    pub metrics_addr: SocketAddr,
     pub state: AppState,
     db_name: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -123,6 +125,9 @@ impl TestServer {
         let state = AppState::build(config).await.expect("app state");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics.local_addr().unwrap();
+        tokio::spawn(godrive::scrape::serve(state.clone(), metrics));
         let (tx, rx) = oneshot::channel::<()>();
         let s = state.clone();
         tokio::spawn(async move {
@@ -134,6 +139,7 @@ impl TestServer {
         });
         Self {
             addr,
+            metrics_addr,
             state,
             db_name,
             shutdown: Some(tx),

@@ -12,6 +12,8 @@ mod compat;
 mod cors;
 mod files;
 mod list;
+mod logs;
+mod metrics;
 mod multipart;
 mod object;
 mod ops;

@@ -274,6 +274,18 @@ async fn put_links_expiry_key_deletion_and_the_maximum_lifetime() {
     assert_eq!(resp.status().as_u16(), 200);
     let got = s3.get_object().bucket(&b).key("up/new.bin").send().await.unwrap();
     assert_eq!(got.body.collect().await.unwrap().into_bytes().len(), 3000);
+    // A HEAD link answers the object's headers.
+    let (status, head) = api
+        .presign(json!({"bucket": b, "key": "up/new.bin", "method": "HEAD", "expires_in": 600}))
+        .await;
+    assert_eq!(status, 201, "{head}");
+    let resp = reqwest::Client::new()
+        .head(head["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-length"], "3000");
     // ...for that key only: the key is signed.
     let other_key = put_url.replace("/up/new.bin?", "/up/other.bin?");
     let resp = reqwest::Client::new().put(&other_key).body("x").send().await.unwrap();

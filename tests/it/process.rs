@@ -60,7 +60,9 @@ impl Deployment {
             .envs(base_env(&self.db))
             .env("GODRIVE_DATA_DIR", self.data.path())
             .env("GODRIVE_API_PORT", port.to_string())
-            .env("GODRIVE_BIND_ADDR", "127.0.0.1");
+            .env("GODRIVE_BIND_ADDR", "127.0.0.1")
+            // Several instances run at once: each takes any free metrics port.
+            .env("GODRIVE_METRICS_ADDR", "127.0.0.1:0");
         c
     }
 
@@ -81,12 +83,30 @@ impl Deployment {
 
     /// Starts `godrive serve` on a free port and waits until it is ready.
     pub async fn serve(&self) -> Instance {
+        self.serve_with(&[], None).await
+    }
+
+    /// The same, with JSON logs at `level` (stdout and stderr) written to `log`.
+    pub async fn serve_logged(&self, log: &std::path::Path, level: &str) -> Instance {
+        let env = [("GODRIVE_LOG_FORMAT", "json"), ("GODRIVE_LOG_LEVEL", level)];
+        self.serve_with(&env, Some(log)).await
+    }
+
+    async fn serve_with(&self, env: &[(&str, &str)], log: Option<&std::path::Path>) -> Instance {
         let port = free_port();
+        let (stdout, stderr) = match log {
+            Some(path) => {
+                let f = std::fs::File::create(path).unwrap();
+                (Stdio::from(f.try_clone().unwrap()), Stdio::from(f))
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
         let child = self
             .command(port)
+            .envs(env.iter().copied())
             .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let instance = Instance { child, port };
@@ -97,7 +117,10 @@ impl Deployment {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("godrive serve on port {port} did not become ready");
+        let log = log
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .unwrap_or_default();
+        panic!("godrive serve on port {port} did not become ready\n{log}");
     }
 
     /// Creates a user and an access key with the CLI; returns (access key id, secret).

@@ -1,0 +1,40 @@
+# Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
+
+.PHONY: fmt lint test run migrate bench bench-rss compose-up compose-down monitoring-check
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+# Needs the local PostgreSQL and the test clients (see README.md).
+test:
+	cargo test --locked
+
+run:
+	cargo run --release
+
+migrate:
+	cargo run --release -- migrate
+
+# What quota enforcement costs on small PUTs (BENCHMARKS.md).
+bench:
+	cargo run --release --example bench_quota
+
+# Peak server memory while streaming a 2 GiB object (BENCHMARKS.md).
+bench-rss:
+	scripts/bench-rss.sh
+
+compose-up:
+	@test -f .env || { echo "no .env: cp .env.example .env, then set POSTGRES_PASSWORD and GRAFANA_ADMIN_PASSWORD"; exit 1; }
+	docker compose up -d --build
+
+compose-down:
+	docker compose down
+
+# Prometheus configuration, rules and their unit tests (promtool: apt-get install prometheus).
+monitoring-check:
+	promtool check config monitoring/prometheus/prometheus.yml
+	promtool test rules monitoring/prometheus/tests/*.yml
