@@ -51,6 +51,15 @@ if not services.get("minio", {}).get("image", "").startswith("quay.io/minio/mini
 if not {"postgres", "minio"} <= set(api.get("depends_on") or {}):
     errors.append("api must depend on postgres and minio")
 
+# Every setting the api service is given is one GoDrive knows (docs/CONFIGURATION.md).
+reference = (root / "docs" / "CONFIGURATION.md").read_text()
+for key in (api.get("environment") or {}):
+    if f"`{key}`" not in reference:
+        errors.append(f"api: {key} is not in docs/CONFIGURATION.md")
+for profile in ["development", "staging", "production"]:
+    if not (root / "config" / f"{profile}.toml").exists():
+        errors.append(f"config/{profile}.toml missing")
+
 dockerfile = (root / "Dockerfile").read_text()
 if not re.search(r"^USER\s+(?!root\b|0\b)\S+", dockerfile, re.M):
     errors.append("Dockerfile: the runtime stage must run as a non-root USER")

@@ -519,6 +519,23 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_profiles_load() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config");
+        for environment in ["development", "staging", "production"] {
+            let c = load(&[
+                ("ENVIRONMENT", environment),
+                ("GODRIVE_CONFIG_DIR", dir),
+                ("GODRIVE_MASTER_KEY", "a-real-master-key-of-at-least-32-chars"),
+                ("GODRIVE_JWT_SECRET", "a-real-jwt-secret-of-at-least-32-chars!"),
+                ("GODRIVE_JWT_REFRESH_SECRET", "another-real-secret-of-32-chars-or-more"),
+                ("POSTGRES_PASSWORD", "a-real-password"),
+            ])
+            .unwrap_or_else(|e| panic!("config/{environment}.toml: {e}"));
+            assert_eq!(c.environment, environment);
+        }
+    }
+
+    #[test]
     fn production_refuses_default_secrets() {
         let err = load(&[("ENVIRONMENT", "production"), ("GODRIVE_CONFIG_DIR", "/nonexistent")]).unwrap_err();
         assert!(err.to_string().contains("GODRIVE_MASTER_KEY"), "{err}");

@@ -56,6 +56,18 @@ async fn requests_are_logged_with_their_context_and_nothing_secret() {
         .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
     let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    // A key made through the JSON API: its secret is answered once, never logged.
+    let made: Value = http
+        .post(format!("{}/v1/keys", server.url()))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "laptop"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_secret = made["secret_access_key"].as_str().unwrap().to_owned();
     let resp = http
         .get(format!("{}/v1/usage", server.url()))
         .bearer_auth(&token)
@@ -70,6 +82,7 @@ async fn requests_are_logged_with_their_context_and_nothing_secret() {
     let text = std::fs::read_to_string(&log).unwrap();
     for (what, secret_text) in [
         ("secret key", secret.as_str()),
+        ("new secret key", new_secret.as_str()),
         ("presigned signature", signature.as_str()),
         ("access token", token.as_str()),
         ("refresh token", refresh.as_str()),
