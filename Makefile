@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
 
-.PHONY: fmt lint test run migrate bench bench-rss compose-up compose-down monitoring-check
+.PHONY: fmt lint test run migrate bench bench-quota bench-rss compose-up compose-down monitoring-check
 
 fmt:
 	cargo fmt --all
@@ -20,7 +20,11 @@ migrate:
 	cargo run --release -- migrate
 
 # What quota enforcement costs on small PUTs (BENCHMARKS.md).
+# The facade benchmark (BENCHMARKS.md); `make bench-quota` for the quota cost.
 bench:
+	scripts/bench.sh
+
+bench-quota:
 	cargo run --release --example bench_quota
 
 # Peak server memory while streaming a 2 GiB object (BENCHMARKS.md).
