@@ -93,8 +93,10 @@ pub struct ListQuery {
 }
 
 fn check_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > 1024 || key.contains('\0') {
-        return Err(ApiError::Validation("key must be 1 to 1024 bytes without NUL".into()));
+    if key.is_empty() || key.len() > 1024 || key.chars().any(char::is_control) {
+        return Err(ApiError::Validation(
+            "key must be 1 to 1024 bytes without control characters".into(),
+        ));
     }
     Ok(())
 }

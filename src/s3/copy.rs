@@ -112,6 +112,7 @@ impl GoDriveS3 {
             ));
         }
         let headers = if replace {
+            super::object::check_metadata(input.metadata.as_ref())?;
             headers_of!(input, src.headers.tags.clone())
         } else {
             src.headers.clone()

@@ -57,7 +57,7 @@ pub fn declared_length(content_length: Option<i64>) -> S3Result<u64> {
     Ok(len)
 }
 
-/// Rejects keys PostgreSQL cannot store (NUL) or that no S3 client should send.
+/// Rejects keys PostgreSQL cannot store (NUL) or a listing cannot carry (control characters).
 pub fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() {
         return Err(s3_error!(InvalidArgument, "Object key must not be empty."));
@@ -65,10 +65,26 @@ pub fn check_key(key: &str) -> S3Result<()> {
     if key.len() > 1024 {
         return Err(s3_error!(KeyTooLongError, "Your key is too long."));
     }
-    if key.contains('\0') {
+    // NUL cannot be stored; no control character can appear in an XML 1.0 listing.
+    if key.chars().any(char::is_control) {
         return Err(s3_error!(
             InvalidArgument,
-            "Object key must not contain NUL characters."
+            "Object key must not contain control characters."
+        ));
+    }
+    Ok(())
+}
+
+/// S3's limit on user-defined metadata: keys and values together, in bytes.
+pub const MAX_METADATA_BYTES: usize = 2048;
+
+/// Refuses user metadata over [`MAX_METADATA_BYTES`] (`MetadataTooLarge`, 400).
+pub fn check_metadata(metadata: Option<&Metadata>) -> S3Result<()> {
+    let size: usize = metadata.map_or(0, |m| m.iter().map(|(k, v)| k.len() + v.len()).sum());
+    if size > MAX_METADATA_BYTES {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size."
         ));
     }
     Ok(())
@@ -244,6 +260,7 @@ impl GoDriveS3 {
         if input.if_match.is_some() || input.if_none_match.is_some() {
             return Err(s3_error!(NotImplemented, "Conditional writes are not supported."));
         }
+        check_metadata(input.metadata.as_ref())?;
         let headers = headers_of!(input, tags);
 
         // Room is reserved before a byte of the body is read, when there is a limit to

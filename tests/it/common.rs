@@ -318,6 +318,9 @@ pub fn sign_request(
         aws_credential_types::Credentials::new(&u.access_key, &u.secret, None, None, "t").into();
     let mut settings = SigningSettings::default();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    // S3 signs the path as sent: escaped once, never normalized.
+    settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")

@@ -11,6 +11,8 @@ mod common;
 mod compat;
 mod cors;
 mod files;
+mod hostile;
+mod isolation;
 mod list;
 mod logs;
 mod metrics;

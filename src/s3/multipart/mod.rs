@@ -160,6 +160,7 @@ impl GoDriveS3 {
             ),
         };
         let ctype = checksum_type(algorithm, i.checksum_type.as_ref())?;
+        super::object::check_metadata(i.metadata.as_ref())?;
         let blob = BlobId::new();
         let backend_upload = self.state.storage.create_upload(blob).await.map_err(error::storage)?;
         let upload = Upload {
