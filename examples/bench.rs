@@ -233,18 +233,7 @@ async fn start_godrive(name: &'static str, db: &str, data: &Path, backend: Optio
     let child = run(&["serve"]).spawn().expect("godrive serve");
     wait_up(addr).await;
     // The benchmark's fixed key, sealed as the CLI would (the CLI makes random ones).
-    let env: HashMap<&str, String> = [
-        ("POSTGRES_DB", db.to_owned()),
-        ("GODRIVE_CONFIG_DIR", "/nonexistent".to_owned()),
-    ]
-    .into_iter()
-    .collect();
-    let config = godrive::config::Config::from_lookup(|k| {
-        env.get(k)
-            .cloned()
-            .or_else(|| std::env::var(k).ok().filter(|_| k.starts_with("POSTGRES_")))
-    })
-    .expect("config");
+    let config = config_for(db);
     let pool = godrive::db::connect(&config.database).await.expect("db");
     let secrets = godrive::crypto::SecretBox::new(config.master_key.expose());
     let user: uuid::Uuid = sqlx::query_scalar("select id from users where email = 'bench@example.com'")
@@ -256,14 +245,19 @@ async fn start_godrive(name: &'static str, db: &str, data: &Path, backend: Optio
     Server { name, addr, child }
 }
 
-async fn drop_db(name: &str) {
-    let env: HashMap<&str, String> = [("POSTGRES_DB", "postgres".to_owned())].into_iter().collect();
-    let config = godrive::config::Config::from_lookup(|k| {
-        env.get(k)
-            .cloned()
-            .or_else(|| std::env::var(k).ok().filter(|_| k.starts_with("POSTGRES_")))
+/// GoDrive's settings for database `db`: the local PostgreSQL (POSTGRES_* honoured), no
+/// profile file.
+fn config_for(db: &str) -> godrive::config::Config {
+    godrive::config::Config::from_lookup(|k| match k {
+        "POSTGRES_DB" => Some(db.to_owned()),
+        "GODRIVE_CONFIG_DIR" => Some("/nonexistent".to_owned()),
+        _ => std::env::var(k).ok().filter(|_| k.starts_with("POSTGRES_")),
     })
-    .expect("config");
+    .expect("config")
+}
+
+async fn drop_db(name: &str) {
+    let config = config_for("postgres");
     let pool = godrive::db::connect(&config.database).await.expect("db");
     sqlx::query(&format!("drop database if exists {name} with (force)"))
         .execute(&pool)

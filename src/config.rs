@@ -208,6 +208,11 @@ pub struct Config {
     /// `GODRIVE_PRESIGN_MAX_EXPIRY` (7d, S3's own limit): the longest a presigned URL may
     /// live, whoever signed it.
     pub presign_max_expiry: Seconds,
+    /// `GODRIVE_MAX_CONNECTIONS` (1024): connections served at once; more wait.
+    pub max_connections: usize,
+    /// `GODRIVE_MAX_HEADER_BYTES` (65536): the largest request head (request line and
+    /// headers); a larger one is answered 431.
+    pub max_header_bytes: usize,
     /// `GODRIVE_METRICS_ADDR` (127.0.0.1:9464): the Prometheus `/metrics` listener; `off`
     /// disables it.
     pub metrics_addr: Option<String>,
@@ -350,6 +355,8 @@ impl Config {
                 .map(str::to_owned)
                 .collect(),
             presign_max_expiry: s.parse("GODRIVE_PRESIGN_MAX_EXPIRY", Seconds(7 * 24 * 3600))?,
+            max_connections: s.parse("GODRIVE_MAX_CONNECTIONS", 1024)?,
+            max_header_bytes: s.parse("GODRIVE_MAX_HEADER_BYTES", 65536)?,
             metrics_addr: match s.string("GODRIVE_METRICS_ADDR", "127.0.0.1:9464").as_str() {
                 "off" => None,
                 a => Some(a.to_owned()),
@@ -446,6 +453,8 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_PRESIGN_MAX_EXPIRY",
     "GODRIVE_PUBLIC_URL",
     "GODRIVE_METRICS_ADDR",
+    "GODRIVE_MAX_CONNECTIONS",
+    "GODRIVE_MAX_HEADER_BYTES",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {

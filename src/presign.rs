@@ -132,4 +132,15 @@ mod tests {
         assert_eq!(Presigned::from_query(Some("list-type=2")), None);
         assert_eq!(Presigned::from_query(None), None);
     }
+
+    proptest::proptest! {
+        /// Any query string is read without panicking; a presigned one yields its key id.
+        #[test]
+        fn queries_never_panic(q in "\\PC{0,200}", key in "[A-Z0-9]{20}") {
+            let _ = Presigned::from_query(Some(&q));
+            let signed = format!("{q}&X-Amz-Credential={key}%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=00");
+            let p = Presigned::from_query(Some(&signed)).unwrap();
+            proptest::prop_assert_eq!(p.access_key_id, key);
+        }
+    }
 }

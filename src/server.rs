@@ -343,10 +343,21 @@ pub async fn serve_with_listener(
         api: crate::api::router(state.clone()),
         hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
     };
-    let conn = ConnBuilder::new(TokioExecutor::new());
+    let mut conn = ConnBuilder::new(TokioExecutor::new());
+    // Request heads over the limit are answered 431 by hyper.
+    let header_bytes = state.config.max_header_bytes.max(8192);
+    conn.http1().max_buf_size(header_bytes);
+    conn.http2()
+        .max_header_list_size(u32::try_from(header_bytes).unwrap_or(u32::MAX));
+    // At most this many connections are served at once; the next waits in the backlog.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let (socket, peer): (_, SocketAddr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -371,6 +382,7 @@ pub async fn serve_with_listener(
             if let Err(e) = fut.await {
                 tracing::debug!(error = %e, "connection ended with error");
             }
+            drop(permit);
         });
     }
     drop(listener);

@@ -279,4 +279,16 @@ mod tests {
         assert!(!wildcard("http://a.example", "http://a.example.evil", false));
         assert!(!wildcard("ab*ba", "aba", false));
     }
+
+    proptest::proptest! {
+        /// One `*` matches any middle, and a pattern without `*` only itself.
+        #[test]
+        fn wildcards_match_what_they_should(a in "[a-z:/.]{0,10}", m in "[a-z:/.]{0,10}", b in "[a-z:/.]{0,10}", other in "[a-z:/.]{0,10}") {
+            let pattern = format!("{a}*{b}");
+            let matching = format!("{a}{m}{b}");
+            proptest::prop_assert!(wildcard(&pattern, &matching, false));
+            proptest::prop_assert_eq!(wildcard(&a, &other, false), a == other);
+            proptest::prop_assert!(wildcard(&pattern.to_uppercase(), &matching, true));
+        }
+    }
 }

@@ -380,4 +380,32 @@ mod tests {
         assert_eq!(max_keys(Some(0)).unwrap(), 0);
         assert!(max_keys(Some(-1)).is_err());
     }
+
+    proptest::proptest! {
+        /// Listing pages skip a common prefix by jumping to its successor: every key that
+        /// starts with the prefix sorts before it, and nothing at or after it starts with it.
+        #[test]
+        fn successor_bounds_every_extension_of_any_string(p in "\\PC{0,8}", x in "\\PC{0,8}", t in "\\PC{0,12}") {
+            if let Some(next) = successor(&p) {
+                let extended = format!("{p}{x}");
+                proptest::prop_assert!(extended.as_str() < next.as_str());
+                if t.as_str() >= next.as_str() {
+                    proptest::prop_assert!(!t.starts_with(&p));
+                }
+            }
+        }
+
+        /// A common prefix is a prefix of the key that extends the listing prefix and ends at
+        /// the delimiter.
+        #[test]
+        fn common_prefixes_are_well_formed(key in "\\PC{0,16}", cut in 0usize..8, d in "[/:|]{1,2}") {
+            let prefix: String = key.chars().take(cut).collect();
+            if let Some(cp) = common_prefix(&key, &prefix, Some(&d)) {
+                proptest::prop_assert!(key.starts_with(cp));
+                proptest::prop_assert!(cp.starts_with(&prefix));
+                proptest::prop_assert!(cp.ends_with(&d));
+                proptest::prop_assert!(!cp[prefix.len()..cp.len() - d.len()].contains(&d));
+            }
+        }
+    }
 }

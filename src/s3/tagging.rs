@@ -135,4 +135,16 @@ mod tests {
         assert!(parse_header(Some(&eleven.join("&"))).is_err());
         assert!(parse_header(Some(&format!("{}=v", "k".repeat(129)))).is_err());
     }
+
+    proptest::proptest! {
+        /// Any header value is either refused with an S3 error or parsed; encoded tags come
+        /// back as they were.
+        #[test]
+        fn tagging_headers_never_panic_and_round_trip(raw in "\\PC{0,64}", k in "[a-zA-Z0-9 +._:/=-]{1,20}", v in "[a-zA-Z0-9 +._:/=-]{0,20}") {
+            let _ = parse_header(Some(&raw));
+            let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let parsed = parse_header(Some(&format!("{}={}", enc(&k), enc(&v)))).unwrap();
+            proptest::prop_assert_eq!(parsed.get(&k), Some(&v));
+        }
+    }
 }

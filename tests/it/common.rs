@@ -14,7 +14,7 @@ use godrive::crypto;
 use godrive::db;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 /// Which blob backend a server runs with.
@@ -41,7 +41,8 @@ pub struct TestServer {
     pub state: AppState,
     db_name: String,
     shutdown: Option<oneshot::Sender<()>>,
-    backend_shutdown: Option<oneshot::Sender<()>>,
+    backend_shutdown: Option<watch::Sender<bool>>,
+    backend_addr: Option<SocketAddr>,
     /// The `s3` backend's root folder (the in-process s3s-fs server).
     backend_dir: Option<std::path::PathBuf>,
     _dirs: Vec<tempfile::TempDir>,
@@ -66,27 +67,44 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// Serves an in-process `s3s-fs` S3 server on an ephemeral port.
-async fn start_backend(dir: &std::path::Path) -> (SocketAddr, oneshot::Sender<()>) {
+/// Serves an in-process `s3s-fs` S3 server on `addr` (port 0: any). Sending `true` on the
+/// returned channel stops it: no new connections, and open ones are closed.
+async fn start_backend(dir: &std::path::Path, addr: SocketAddr) -> (SocketAddr, watch::Sender<bool>) {
     let fs = s3s_fs::FileSystem::new(dir).expect("s3s-fs root");
     let mut b = s3s::service::S3ServiceBuilder::new(fs);
     b.set_auth(s3s::auth::SimpleAuth::from_single(BACKEND_KEY, BACKEND_SECRET));
     let service = b.build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut listener = None;
+    for _ in 0..100 {
+        match TcpListener::bind(addr).await {
+            Ok(l) => {
+                listener = Some(l);
+                break;
+            }
+            // Restarting on the same port: the old socket may linger a moment.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let listener = listener.expect("bind the backend port");
     let addr = listener.local_addr().unwrap();
-    let (tx, mut rx) = oneshot::channel::<()>();
+    let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let mut stop = rx.clone();
         loop {
             let socket = tokio::select! {
                 a = listener.accept() => match a { Ok((s, _)) => s, Err(_) => continue },
-                _ = &mut rx => break,
+                _ = stop.changed() => break,
             };
             let _ = socket.set_nodelay(true);
             let svc = service.clone();
             let fut = conn.serve_connection(TokioIo::new(socket), svc).into_owned();
+            let mut stop = rx.clone();
             tokio::spawn(async move {
-                let _ = fut.await;
+                tokio::select! {
+                    _ = fut => {}
+                    _ = stop.changed() => {}
+                }
             });
         }
     });
@@ -106,9 +124,11 @@ impl TestServer {
         let mut dirs = vec![data];
         let mut backend_shutdown = None;
         let mut backend_dir = None;
+        let mut backend_addr = None;
         if backend == Backend::S3 {
             let bdir = tempfile::tempdir().unwrap();
-            let (addr, tx) = start_backend(bdir.path()).await;
+            let (addr, tx) = start_backend(bdir.path(), "127.0.0.1:0".parse().unwrap()).await;
+            backend_addr = Some(addr);
             backend_dir = Some(bdir.path().to_owned());
             dirs.push(bdir);
             backend_shutdown = Some(tx);
@@ -144,6 +164,7 @@ impl TestServer {
             db_name,
             shutdown: Some(tx),
             backend_shutdown,
+            backend_addr,
             backend_dir,
             _dirs: dirs,
         }
@@ -232,6 +253,20 @@ impl TestServer {
         (rows, backend)
     }
 
+    /// Stops the `s3` backend's server (open connections closed).
+    pub fn stop_backend(&mut self) {
+        if let Some(tx) = self.backend_shutdown.take() {
+            let _ = tx.send(true);
+        }
+    }
+
+    /// Starts the `s3` backend's server again, on the same port and folder.
+    pub async fn restart_backend(&mut self) {
+        let (dir, addr) = (self.backend_dir.clone().unwrap(), self.backend_addr.unwrap());
+        let (_, tx) = start_backend(&dir, addr).await;
+        self.backend_shutdown = Some(tx);
+    }
+
     pub async fn object_rows(&self) -> i64 {
         sqlx::query_scalar("select count(*) from objects")
             .fetch_one(&self.state.db)
@@ -246,7 +281,7 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
         if let Some(tx) = self.backend_shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         drop_database(self.db_name.clone());
     }

@@ -10,6 +10,7 @@ mod clients;
 mod common;
 mod compat;
 mod cors;
+mod faults;
 mod files;
 mod hostile;
 mod isolation;

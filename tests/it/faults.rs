@@ -1,0 +1,196 @@
+//! Faults against the real binary: killed with SIGKILL mid-upload and restarted, and
+//! stopped with SIGTERM while a request is in flight.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::client_for;
+use crate::process::Deployment;
+
+/// The path and query of a presigned PUT to `url`.
+async fn presigned_put(s3: &aws_sdk_s3::Client, url: &str, bucket: &str, key: &str) -> String {
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+    let signed = s3.put_object().bucket(bucket).key(key).presigned(cfg).await.unwrap();
+    signed.uri().strip_prefix(url).unwrap().to_owned()
+}
+
+/// Sends the head of a PUT of `len` bytes and `sent` bytes of its body.
+async fn start_put(port: u16, path: &str, len: usize, sent: usize) -> tokio::net::TcpStream {
+    let mut sock = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!("PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len}\r\n\r\n");
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&vec![5u8; sent]).await.unwrap();
+    sock.flush().await.unwrap();
+    sock
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_upload_restarts_with_nothing_half_done() {
+    let dep = Deployment::new("kill");
+    let (key, secret) = dep.user_with_key("kill@example.com").await;
+    let mut server = dep.serve().await;
+    let s3 = client_for(&server.url(), &key, &secret);
+    s3.create_bucket().bucket("crash").send().await.unwrap();
+    let acked: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    s3.put_object()
+        .bucket("crash")
+        .key("acked")
+        .body(acked.clone().into())
+        .send()
+        .await
+        .unwrap();
+    // A multipart upload with one part stored, and a single PUT half sent.
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("crash")
+        .key("mp")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    s3.upload_part()
+        .bucket("crash")
+        .key("mp")
+        .upload_id(&upload)
+        .part_number(1)
+        .body(vec![1u8; 5 << 20].into())
+        .send()
+        .await
+        .unwrap();
+    let path = presigned_put(&s3, &server.url(), "crash", "half").await;
+    let _sock = start_put(server.port, &path, 8 << 20, 4 << 20).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.kill();
+    let server = dep.serve().await;
+    let s3 = client_for(&server.url(), &key, &secret);
+    // What was acknowledged reads back byte-exact; what was not is not visible.
+    let got = s3.get_object().bucket("crash").key("acked").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), &acked[..]);
+    let listed = s3.list_objects_v2().bucket("crash").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, vec!["acked"]);
+    // The multipart upload survived the crash and can still be completed... or aborted:
+    // the client decides; here it aborts.
+    s3.abort_multipart_upload()
+        .bucket("crash")
+        .key("mp")
+        .upload_id(&upload)
+        .send()
+        .await
+        .unwrap();
+    drop(server);
+    // The half-written blob is garbage; gc removes it, then nothing is left to find.
+    let report = dep.run(&["gc", "--grace-secs", "0"]).await;
+    assert!(
+        report.contains("deleted 1 orphans") || report.contains("deleted 0 orphans"),
+        "{report}"
+    );
+    let again = dep.run(&["gc", "--grace-secs", "0"]).await;
+    assert!(again.contains("deleted 0 orphans"), "{again}");
+    let report = dep.run(&["usage", "reconcile"]).await;
+    assert!(report.contains("found 0 drifted counters"), "{report}");
+    assert!(report.contains("0 objects missing their blob"), "{report}");
+    assert!(report.contains("backend: 0 unreferenced blobs"), "{report}");
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_request_in_flight_and_accepts_no_new_ones() {
+    let dep = Deployment::new("term");
+    let (key, secret) = dep.user_with_key("term@example.com").await;
+    let mut server = dep.serve().await;
+    let s3 = client_for(&server.url(), &key, &secret);
+    s3.create_bucket().bucket("drain").send().await.unwrap();
+    let path = presigned_put(&s3, &server.url(), "drain", "in-flight").await;
+    let mut sock = start_put(server.port, &path, 2 << 20, 1 << 20).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new connections once shutdown has begun.
+    let refused = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await;
+    assert!(refused.is_err(), "the listener still accepts connections");
+    // The request in flight completes.
+    sock.write_all(&vec![5u8; 1 << 20]).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), sock.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(sock);
+    assert!(
+        server.wait_exit(Duration::from_secs(10)),
+        "the server did not exit after draining"
+    );
+
+    let server = dep.serve().await;
+    let s3 = client_for(&server.url(), &key, &secret);
+    let head = s3.head_object().bucket("drain").key("in-flight").send().await.unwrap();
+    assert_eq!(head.content_length(), Some(2 << 20));
+}
+
+/// The backend S3 server stops: requests fail fast with 503 and readiness says so; when it
+/// returns, service resumes by itself. A PUT refused meanwhile leaves nothing.
+#[tokio::test]
+async fn a_backend_outage_fails_fast_and_heals() {
+    use crate::common::{Backend, TestServer, code_status};
+    let mut srv = TestServer::start(Backend::S3).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    s3.create_bucket().bucket("outage").send().await.unwrap();
+    s3.put_object()
+        .bucket("outage")
+        .key("k")
+        .body(b"before".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let ready = format!("{}/v1/health/ready", srv.url());
+
+    srv.stop_backend();
+    let started = std::time::Instant::now();
+    let res = s3.get_object().bucket("outage").key("k").send().await;
+    assert_eq!(code_status(res), ("ServiceUnavailable".into(), 503));
+    let res = s3
+        .put_object()
+        .bucket("outage")
+        .key("during")
+        .body(b"lost".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("ServiceUnavailable".into(), 503));
+    let resp = reqwest::get(&ready).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["checks"]["storage"], "unavailable");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(srv.object_rows().await, 1);
+
+    srv.restart_backend().await;
+    let mut healed = false;
+    for _ in 0..50 {
+        if reqwest::get(&ready).await.unwrap().status().as_u16() == 200 {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healed, "readiness did not come back");
+    let got = s3.get_object().bucket("outage").key("k").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"before");
+    let usage = godrive::db::usage::of_user(&srv.state.db, u.id).await.unwrap().unwrap();
+    assert_eq!((usage.used_bytes, usage.object_count, usage.reserved_bytes), (6, 1, 0));
+    srv.assert_no_orphans().await;
+}
