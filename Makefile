@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
 
-.PHONY: fmt lint test run migrate bench bench-quota bench-rss compose-up compose-down monitoring-check
+.PHONY: fmt lint test run migrate hardening bench bench-quota bench-rss compose-up compose-down monitoring-check
 
 fmt:
 	cargo fmt --all
@@ -23,6 +23,11 @@ migrate:
 # The facade benchmark (BENCHMARKS.md); `make bench-quota` for the quota cost.
 bench:
 	scripts/bench.sh
+
+# Fault, bad-input and authorization tests (also part of `make test`), then the soak.
+hardening:
+	cargo test --locked --test it -- isolation:: hostile:: faults::
+	scripts/soak.sh $(or $(SOAK_SECS),300)
 
 bench-quota:
 	cargo run --release --example bench_quota

@@ -229,7 +229,11 @@ async fn start_godrive(name: &'static str, db: &str, data: &Path, backend: Optio
         "--password",
         "bench-password",
     ]);
-    let _ = prep.stdout(std::process::Stdio::null()).status();
+    // A second instance on the same database finds the user there already.
+    let _ = prep
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
     let child = run(&["serve"]).spawn().expect("godrive serve");
     wait_up(addr).await;
     // The benchmark's fixed key, sealed as the CLI would (the CLI makes random ones).
@@ -588,6 +592,13 @@ fn main() {
 }
 
 async fn bench(args: &[String]) {
+    if let Some(secs) = args
+        .iter()
+        .position(|a| a == "--soak")
+        .map(|i| args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(300))
+    {
+        return soak(secs).await;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     // `--filter TEXT`: only the size/concurrency workloads whose name contains TEXT (and no
     // LIST or multipart), for profiling one workload.
@@ -838,4 +849,211 @@ async fn bench(args: &[String]) {
     for db in ["godrive_bench_fs", "godrive_bench_s3"] {
         drop_db(db).await;
     }
+}
+
+// ----------------------------------------------------------------------------------------
+// Soak: mixed S3 and JSON traffic against two instances sharing one database and one data
+// directory, for a bounded time.
+
+#[derive(Default)]
+struct SoakCounts {
+    ops: HashMap<&'static str, u64>,
+    status_5xx: u64,
+    other_errors: u64,
+    corrupt: u64,
+    put_latencies: Vec<Duration>,
+}
+
+fn plain(
+    method: &str,
+    addr: SocketAddr,
+    path: &str,
+    body: Option<String>,
+    token: Option<&str>,
+) -> http::Request<Full<Bytes>> {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    b.body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .expect("request")
+}
+
+async fn soak(secs: u64) {
+    use rand::{Rng, SeedableRng};
+    use sha2::Digest as _;
+    let work = tempfile::Builder::new()
+        .prefix("godrive-soak")
+        .tempdir_in(std::env::var("BENCH_DIR").unwrap_or_else(|_| "target".into()))
+        .expect("work dir");
+    drop_db("godrive_soak").await;
+    let a = start_godrive("godrive-a", "godrive_soak", work.path(), None).await;
+    let b = start_godrive("godrive-b", "godrive_soak", work.path(), None).await;
+    create_bucket(a.addr, "soak").await;
+    let addrs = [a.addr, b.addr];
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let counts = Arc::new(std::sync::Mutex::new(SoakCounts::default()));
+    // Every acknowledged object: key -> (size, SHA-256).
+    let acked = Arc::new(std::sync::Mutex::new(HashMap::<String, (usize, [u8; 32])>::new()));
+    let mut clients = Vec::new();
+    for c in 0..24usize {
+        let (counts, acked) = (counts.clone(), acked.clone());
+        clients.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(c as u64);
+            let mut conns = [connect(addrs[0]).await, connect(addrs[1]).await];
+            let mut mine: Vec<String> = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                n += 1;
+                let which = rng.gen_range(0..2);
+                let addr = addrs[which];
+                let conn = &mut conns[which];
+                let roll = rng.gen_range(0..10);
+                let (op, res, started) = match roll {
+                    0..=3 => {
+                        // Sizes from 1 KiB to 10 MB (powers of two, then 10 MB), most small.
+                        let size = (1usize << rng.gen_range(10..25)).min(10_000_000);
+                        let body: Vec<u8> = (0..size).map(|i| (i as u8) ^ (c as u8) ^ (n as u8)).collect();
+                        let sum: [u8; 32] = sha2::Sha256::digest(&body).into();
+                        let key = format!("c{c}/o{n}");
+                        let t = Instant::now();
+                        let res = send(conn, signed("PUT", addr, &format!("/soak/{key}"), Bytes::from(body))).await;
+                        if matches!(res, Ok((s, _, _)) if s < 300) {
+                            acked.lock().expect("lock").insert(key.clone(), (size, sum));
+                            mine.push(key);
+                            counts.lock().expect("lock").put_latencies.push(t.elapsed());
+                        }
+                        ("PUT", res, t)
+                    }
+                    4..=6 if !mine.is_empty() => {
+                        let key = mine[rng.gen_range(0..mine.len())].clone();
+                        let want = acked.lock().expect("lock").get(&key).copied();
+                        let t = Instant::now();
+                        let res = send(conn, signed("GET", addr, &format!("/soak/{key}"), Bytes::new())).await;
+                        if let (Ok((200, n, body)), Some((size, sum))) = (&res, want) {
+                            let whole = size <= (1 << 20);
+                            if *n as usize != size || (whole && sha2::Sha256::digest(body)[..] != sum[..]) {
+                                counts.lock().expect("lock").corrupt += 1;
+                            }
+                        }
+                        ("GET", res, t)
+                    }
+                    7 => {
+                        let t = Instant::now();
+                        let path = format!("/soak?list-type=2&prefix=c{c}%2F&max-keys=100");
+                        ("LIST", send(conn, signed("GET", addr, &path, Bytes::new())).await, t)
+                    }
+                    8 => {
+                        let t = Instant::now();
+                        let login = r#"{"email":"bench@example.com","password":"bench-password"}"#.to_owned();
+                        let res = send(conn, plain("POST", addr, "/v1/auth/login", Some(login), None)).await;
+                        let res = match res {
+                            Ok((200, _, body)) => {
+                                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                                let token = v["access_token"].as_str().unwrap_or_default().to_owned();
+                                send(conn, plain("GET", addr, "/v1/usage", None, Some(&token))).await
+                            }
+                            other => other,
+                        };
+                        ("JSON", res, t)
+                    }
+                    _ if !mine.is_empty() => {
+                        let key = mine.swap_remove(rng.gen_range(0..mine.len()));
+                        acked.lock().expect("lock").remove(&key);
+                        let t = Instant::now();
+                        (
+                            "DELETE",
+                            send(conn, signed("DELETE", addr, &format!("/soak/{key}"), Bytes::new())).await,
+                            t,
+                        )
+                    }
+                    _ => continue,
+                };
+                let _ = started;
+                let reconnect = {
+                    let mut k = counts.lock().expect("lock");
+                    *k.ops.entry(op).or_default() += 1;
+                    match res {
+                        Ok((s, _, _)) if s >= 500 => {
+                            k.status_5xx += 1;
+                            false
+                        }
+                        Ok((s, _, _)) if s >= 300 => {
+                            k.other_errors += 1;
+                            false
+                        }
+                        Ok(_) => false,
+                        Err(_) => {
+                            k.other_errors += 1;
+                            true
+                        }
+                    }
+                };
+                if reconnect {
+                    conns[which] = connect(addr).await;
+                }
+            }
+        }));
+    }
+    // Memory of both instances every 10 s.
+    let mut rss: Vec<(u64, f64, f64)> = Vec::new();
+    let started = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(10).min(deadline.saturating_duration_since(Instant::now()))).await;
+        rss.push((
+            started.elapsed().as_secs(),
+            a.status_kib("VmRSS:") as f64 / 1024.0,
+            b.status_kib("VmRSS:") as f64 / 1024.0,
+        ));
+    }
+    for c in clients {
+        c.await.expect("client");
+    }
+    // Zero lost objects: every acknowledged one reads back with its bytes.
+    let acked = std::mem::take(&mut *acked.lock().expect("lock"));
+    let mut conn = connect(a.addr).await;
+    let mut lost = 0;
+    for (key, (size, sum)) in &acked {
+        match send(&mut conn, signed("GET", a.addr, &format!("/soak/{key}"), Bytes::new())).await {
+            Ok((200, n, body))
+                if n as usize == *size && (size > &(1 << 20) || sha2::Sha256::digest(&body)[..] == sum[..]) => {}
+            _ => lost += 1,
+        }
+    }
+    let k = std::mem::take(&mut *counts.lock().expect("lock"));
+    let mut lat = k.put_latencies.clone();
+    lat.sort();
+    let p95 = lat
+        .get(lat.len().saturating_sub(1) * 95 / 100)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    println!("## Soak ({secs} s, 24 clients, two instances sharing one database and data directory)\n");
+    let mut ops: Vec<_> = k.ops.iter().collect();
+    ops.sort();
+    println!(
+        "operations: {}",
+        ops.iter()
+            .map(|(o, n)| format!("{o} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("5xx answers: {}", k.status_5xx);
+    println!("other refusals or transport errors: {}", k.other_errors);
+    println!("GETs with wrong bytes during the run: {}", k.corrupt);
+    println!(
+        "acknowledged objects checked at the end: {}, lost or corrupt: {lost}",
+        acked.len()
+    );
+    println!("p95 PUT latency (1 KiB to 10 MB): {p95:.0} ms over {} PUTs", lat.len());
+    println!("\nserver RSS (MiB) every 10 s, instance a / b:");
+    for (t, ra, rb) in &rss {
+        println!("  {t:>4} s  {ra:>6.1} / {rb:>6.1}");
+    }
+    drop((a, b));
+    drop_db("godrive_soak").await;
 }

@@ -45,9 +45,12 @@ impl RequestCounter {
 
     /// Writes what is buffered. On failure the counts are put back for the next flush.
     pub async fn flush(&self, db: &PgPool) -> Result<(), DbError> {
-        let keys: Vec<String> = std::mem::take(&mut *self.keys_used.lock().expect("key use lock"))
+        // Batches write their rows in one order (sorted), so two flushes running at once (two
+        // instances, or a flush on the request path and the timer) cannot deadlock.
+        let mut keys: Vec<String> = std::mem::take(&mut *self.keys_used.lock().expect("key use lock"))
             .into_iter()
             .collect();
+        keys.sort();
         if !keys.is_empty() {
             db::access_keys::touch_many(db, &keys).await?;
         }
@@ -56,7 +59,9 @@ impl RequestCounter {
             return Ok(());
         }
         let (mut users, mut days, mut ops, mut counts) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((u, d, o), c) in &batch {
+        let mut rows: Vec<(&Key, &i64)> = batch.iter().collect();
+        rows.sort();
+        for ((u, d, o), c) in rows {
             users.push(*u);
             days.push(*d);
             ops.push(o.clone());

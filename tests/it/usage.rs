@@ -387,3 +387,30 @@ async fn usage_history_is_snapshotted_and_rolled_up_once_per_day() {
         assert_eq!(body["error"]["code"], "validation_error");
     }
 }
+
+/// Two instances flushing request counts for the same rows at the same moment do not
+/// deadlock (batches write their rows in one order); the totals add up.
+#[tokio::test]
+async fn concurrent_flushes_of_the_same_rows_do_not_deadlock() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let users = [srv.user().await.id, srv.user().await.id, srv.user().await.id];
+    let ops: Vec<String> = (0..40).map(|i| format!("Op{i}")).collect();
+    let counters = [
+        godrive::requests::RequestCounter::default(),
+        godrive::requests::RequestCounter::default(),
+    ];
+    for _round in 0..15 {
+        for c in &counters {
+            for u in users {
+                for op in &ops {
+                    c.count(u, op);
+                }
+            }
+        }
+        let (a, b) = tokio::join!(counters[0].flush(&srv.state.db), counters[1].flush(&srv.state.db));
+        a.unwrap();
+        b.unwrap();
+    }
+    let total = godrive::db::usage::requests_of(&srv.state.db, users[0]).await.unwrap();
+    assert_eq!(total, 2 * 15 * 40);
+}
