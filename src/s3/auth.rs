@@ -31,9 +31,10 @@ pub struct Authn {
 #[async_trait::async_trait]
 impl S3Auth for Authn {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        // An unreachable database is 503 ServiceUnavailable, like everywhere else.
         let key = db::access_keys::for_auth(&self.state.db, access_key)
             .await
-            .map_err(internal)?
+            .map_err(super::error::db)?
             .ok_or_else(|| {
                 s3_error!(
                     InvalidAccessKeyId,
@@ -75,7 +76,7 @@ impl S3Access for Authz {
         let access_key = creds.access_key.clone();
         let caller = db::access_keys::caller(&self.state.db, &access_key, bucket.as_deref())
             .await
-            .map_err(internal)?
+            .map_err(super::error::db)?
             // The key was valid a moment ago for the signature check: deleted or disabled since.
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         if let Some(slot) = cx.extensions_mut().get::<crate::audit::UserSlot>() {

@@ -194,3 +194,173 @@ async fn a_backend_outage_fails_fast_and_heals() {
     assert_eq!((usage.used_bytes, usage.object_count, usage.reserved_bytes), (6, 1, 0));
     srv.assert_no_orphans().await;
 }
+
+/// A PostgreSQL cluster of the test's own (the shared one serves other tests), run as the
+/// `postgres` user on a free port; stopped and removed when dropped.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn bin(tool: &str) -> String {
+        let root = std::fs::read_dir("/usr/lib/postgresql")
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .max()
+            .expect("a PostgreSQL installation");
+        root.join("bin").join(tool).display().to_string()
+    }
+
+    fn as_postgres(cmd: &str) -> bool {
+        std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--", "sh", "-c", cmd])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let chown = std::process::Command::new("chown")
+            .args(["postgres:postgres", dir.path().to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(chown.success());
+        let port = crate::process::free_port();
+        let data = dir.path().join("data");
+        assert!(Self::as_postgres(&format!(
+            "{} -D {} -A trust -U postgres",
+            Self::bin("initdb"),
+            data.display()
+        )));
+        let pg = Self { dir, port };
+        pg.ctl("start");
+        pg
+    }
+
+    fn ctl(&self, action: &str) {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        assert!(Self::as_postgres(&format!(
+            "{} -D {} -o '{opts}' -l {}/log -w -m fast {action}",
+            Self::bin("pg_ctl"),
+            data.display(),
+            self.dir.path().display()
+        )));
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = Self::as_postgres(&format!(
+            "{} -D {}/data -m immediate stop",
+            Self::bin("pg_ctl"),
+            self.dir.path().display()
+        ));
+    }
+}
+
+/// PostgreSQL stopped under traffic: requests fail fast with 503 (no hangs), readiness says
+/// so; when it is back, service resumes by itself and nothing acknowledged is lost.
+#[tokio::test]
+async fn a_postgres_outage_fails_fast_and_heals() {
+    let pg = PrivatePostgres::start();
+    let mut dep = Deployment::new("pgdown");
+    dep.env = vec![
+        ("POSTGRES_HOST".into(), "127.0.0.1".into()),
+        ("POSTGRES_PORT".into(), pg.port.to_string()),
+        ("POSTGRES_USER".into(), "postgres".into()),
+    ];
+    let (key, secret) = dep.user_with_key("pg@example.com").await;
+    let server = dep.serve().await;
+    let s3 = client_for(&server.url(), &key, &secret);
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    s3.create_bucket().bucket("pgdown").send().await.unwrap();
+    s3.put_object()
+        .bucket("pgdown")
+        .key("before")
+        .body(b"acknowledged".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let ready = format!("{}/v1/health/ready", server.url());
+
+    pg.ctl("stop");
+    for key in ["during-1", "during-2"] {
+        let started = std::time::Instant::now();
+        let res = s3
+            .put_object()
+            .bucket("pgdown")
+            .key(key)
+            .body(b"x".to_vec().into())
+            .send()
+            .await;
+        let (code, status) = crate::common::code_status(res);
+        assert_eq!((code.as_str(), status), ("ServiceUnavailable", 503));
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+    let resp = reqwest::get(&ready).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["checks"]["database"], "unavailable");
+    // The JSON API too: a login answers 503 `unavailable`, not a hang or a 500.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", server.url()))
+        .json(&serde_json::json!({"email": "pg@example.com", "password": "process-test-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+
+    pg.ctl("start");
+    let mut healed = false;
+    for _ in 0..100 {
+        if reqwest::get(&ready).await.unwrap().status().as_u16() == 200 {
+            healed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healed, "readiness did not come back");
+    // Service resumes (a first request may still meet a connection the restart broke).
+    let mut put = None;
+    for _ in 0..5 {
+        let res = s3
+            .put_object()
+            .bucket("pgdown")
+            .key("after")
+            .body(b"after".to_vec().into())
+            .send()
+            .await;
+        if res.is_ok() {
+            put = Some(());
+            break;
+        }
+    }
+    assert!(put.is_some(), "PUT did not succeed after PostgreSQL came back");
+    let got = s3.get_object().bucket("pgdown").key("before").send().await.unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"acknowledged");
+    let listed = s3.list_objects_v2().bucket("pgdown").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, vec!["after", "before"]);
+    drop(server);
+    let report = dep.run(&["gc", "--grace-secs", "0"]).await;
+    assert!(report.contains("deleted"), "{report}");
+    let report = dep.run(&["usage", "reconcile"]).await;
+    assert!(report.contains("found 0 drifted counters"), "{report}");
+    assert!(report.contains("0 objects missing their blob"), "{report}");
+}

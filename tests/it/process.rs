@@ -12,6 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_godrive");
 pub struct Deployment {
     pub db: String,
     pub data: tempfile::TempDir,
+    /// Settings over the defaults (another PostgreSQL, say).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running `godrive serve`; stopped with SIGTERM when dropped.
@@ -75,6 +77,7 @@ impl Deployment {
         Self {
             db: format!("godrive_it_{prefix}_{}", uuid::Uuid::new_v4().simple()),
             data: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
         }
     }
 
@@ -88,7 +91,8 @@ impl Deployment {
             .env("GODRIVE_API_PORT", port.to_string())
             .env("GODRIVE_BIND_ADDR", "127.0.0.1")
             // Several instances run at once: each takes any free metrics port.
-            .env("GODRIVE_METRICS_ADDR", "127.0.0.1:0");
+            .env("GODRIVE_METRICS_ADDR", "127.0.0.1:0")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         c
     }
 
@@ -158,7 +162,8 @@ impl Deployment {
 
     /// A connection pool to the deployment's database, for checks.
     pub async fn pool(&self) -> sqlx::PgPool {
-        let env = base_env(&self.db);
+        let mut env = base_env(&self.db);
+        env.extend(self.env.iter().cloned());
         let config = godrive::config::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         godrive::db::connect(&config.database).await.unwrap()
     }
