@@ -43,6 +43,8 @@ pub struct AppState {
     pub requests: RequestCounter,
     /// Presigned-URL audit rows, buffered (see `audit`).
     pub audit: AuditLog,
+    /// Requests per access key (`GODRIVE_KEY_RATE_LIMIT`).
+    pub key_rate: crate::ratelimit::KeyRateLimit,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
     pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
         let secrets = SecretBox::new(config.master_key.expose());
         let tokens = Tokens::new(&config.auth);
+        let key_rate = crate::ratelimit::KeyRateLimit::new(config.key_rate_limit);
         Self {
             db,
             storage,
@@ -66,6 +69,7 @@ impl AppState {
             tokens,
             requests: RequestCounter::default(),
             audit: AuditLog::default(),
+            key_rate,
         }
     }
 }

@@ -208,6 +208,9 @@ pub struct Config {
     /// `GODRIVE_PRESIGN_MAX_EXPIRY` (7d, S3's own limit): the longest a presigned URL may
     /// live, whoever signed it.
     pub presign_max_expiry: Seconds,
+    /// `GODRIVE_KEY_RATE_LIMIT` (0: off): S3 requests per second per access key, per
+    /// instance; over it, `503 SlowDown`.
+    pub key_rate_limit: u32,
     /// `GODRIVE_MAX_CONNECTIONS` (1024): connections served at once; more wait.
     pub max_connections: usize,
     /// `GODRIVE_MAX_HEADER_BYTES` (65536): the largest request head (request line and
@@ -356,6 +359,7 @@ impl Config {
                 .collect(),
             presign_max_expiry: s.parse("GODRIVE_PRESIGN_MAX_EXPIRY", Seconds(7 * 24 * 3600))?,
             max_connections: s.parse("GODRIVE_MAX_CONNECTIONS", 1024)?,
+            key_rate_limit: s.parse("GODRIVE_KEY_RATE_LIMIT", 0)?,
             max_header_bytes: s.parse("GODRIVE_MAX_HEADER_BYTES", 65536)?,
             metrics_addr: match s.string("GODRIVE_METRICS_ADDR", "127.0.0.1:9464").as_str() {
                 "off" => None,
@@ -455,6 +459,7 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_METRICS_ADDR",
     "GODRIVE_MAX_CONNECTIONS",
     "GODRIVE_MAX_HEADER_BYTES",
+    "GODRIVE_KEY_RATE_LIMIT",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {

@@ -25,6 +25,8 @@ pub mod metrics;
 pub mod presign;
 /// Quota reservations taken before an upload's body is read.
 pub mod quota;
+/// Requests per access key, per instance.
+pub mod ratelimit;
 /// Usage reconciliation: counters against objects, objects against the backend.
 pub mod reconcile;
 /// Request counts per user, operation and day, flushed in batches.

@@ -82,6 +82,13 @@ impl S3Access for Authz {
         if let Some(slot) = cx.extensions_mut().get::<crate::audit::UserSlot>() {
             slot.set(caller.user_id);
         }
+        // After the signature check: a forged request cannot spend someone else's rate.
+        if !self.state.key_rate.allow(&access_key) {
+            return Err(s3s::S3Error::with_message(
+                s3s::S3ErrorCode::SlowDown,
+                "Please reduce your request rate.",
+            ));
+        }
         // The signature has been verified.
         crate::metrics::auth("s3", "success", None);
         if let Some(p) = crate::presign::Presigned::from_query(cx.uri().query()) {

@@ -62,6 +62,19 @@ async fn a_server_killed_mid_upload_restarts_with_nothing_half_done() {
         .unwrap();
     let path = presigned_put(&s3, &server.url(), "crash", "half").await;
     let _sock = start_put(server.port, &path, 8 << 20, 4 << 20).await;
+    // ...and part 2 of the multipart upload half sent too.
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("crash")
+        .key("mp")
+        .upload_id(&upload)
+        .part_number(2)
+        .presigned(cfg)
+        .await
+        .unwrap();
+    let part_path = part.uri().strip_prefix(&server.url()).unwrap().to_owned();
+    let _part_sock = start_put(server.port, &part_path, 6 << 20, 3 << 20).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     server.kill();
@@ -73,8 +86,18 @@ async fn a_server_killed_mid_upload_restarts_with_nothing_half_done() {
     let listed = s3.list_objects_v2().bucket("crash").send().await.unwrap();
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, vec!["acked"]);
-    // The multipart upload survived the crash and can still be completed... or aborted:
-    // the client decides; here it aborts.
+    // The multipart upload survived the crash with the part that was acknowledged (not the
+    // half-sent one); the client may complete or abort it; here it aborts.
+    let parts = s3
+        .list_parts()
+        .bucket("crash")
+        .key("mp")
+        .upload_id(&upload)
+        .send()
+        .await
+        .unwrap();
+    let numbers: Vec<i32> = parts.parts().iter().filter_map(|p| p.part_number()).collect();
+    assert_eq!(numbers, vec![1]);
     s3.abort_multipart_upload()
         .bucket("crash")
         .key("mp")

@@ -200,6 +200,25 @@ async fn malformed_requests_get_s3_errors_and_leave_nothing() {
         },
         (400, "EntityTooLarge"),
     ));
+    // A negative length never reaches GoDrive: the HTTP layer refuses the request.
+    results.push((
+        "PUT with Content-Length: -1",
+        {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+            let head = format!(
+                "PUT /{b}/negative HTTP/1.1\r\nHost: {}\r\nContent-Length: -1\r\n\r\n",
+                srv.addr
+            );
+            sock.write_all(head.as_bytes()).await.unwrap();
+            let mut buf = vec![0u8; 1024];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            (status, String::new())
+        },
+        (400, ""),
+    ));
     // Metadata over 2 KB.
     let big = "m".repeat(2100);
     results.push((
@@ -346,4 +365,31 @@ async fn header_and_connection_limits_hold() {
         .unwrap()
         .unwrap();
     assert!(c.starts_with("HTTP/1.1 200"), "{c}");
+}
+
+/// `GODRIVE_KEY_RATE_LIMIT`: a key over its rate gets `503 SlowDown`, other keys do not,
+/// and the rate comes back.
+#[tokio::test]
+async fn a_key_over_its_rate_slows_down() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_KEY_RATE_LIMIT", "5")]).await;
+    let (busy, calm) = (srv.user().await, srv.user().await);
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    let busy_s3 = srv.client(&busy);
+    let busy_s3 = aws_sdk_s3::Client::from_conf(busy_s3.config().to_builder().retry_config(no_retry).build());
+    let mut refused = 0;
+    for _ in 0..20 {
+        if let Err(e) = busy_s3.list_buckets().send().await {
+            assert_eq!(
+                aws_sdk_s3::error::ProvideErrorMetadata::code(&e),
+                Some("SlowDown"),
+                "{e:?}"
+            );
+            assert_eq!(e.raw_response().unwrap().status().as_u16(), 503);
+            refused += 1;
+        }
+    }
+    assert!(refused >= 10, "only {refused} of 20 refused at 5/s");
+    srv.client(&calm).list_buckets().send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    busy_s3.list_buckets().send().await.unwrap();
 }
