@@ -322,6 +322,23 @@ pub fn client_for(url: &str, key: &str, secret: &str) -> Client {
     Client::from_conf(conf)
 }
 
+/// The same client with retries off, so a refusal (503, 500) is seen, not retried away.
+pub fn without_retries(s3: &Client) -> Client {
+    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
+    Client::from_conf(s3.config().to_builder().retry_config(no_retry).build())
+}
+
+/// Whether `url` answers 200 within `tries` tenths of a second.
+pub async fn becomes_ready(url: &str, tries: u32) -> bool {
+    for _ in 0..tries {
+        if reqwest::get(url).await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// The S3 error code and HTTP status of a failed SDK call.
 pub fn code_status<E, R>(
     res: Result<R, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,

@@ -164,9 +164,7 @@ async fn a_backend_outage_fails_fast_and_heals() {
     use crate::common::{Backend, TestServer, code_status};
     let mut srv = TestServer::start(Backend::S3).await;
     let u = srv.user().await;
-    let s3 = srv.client(&u);
-    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
-    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    let s3 = crate::common::without_retries(&srv.client(&u));
     s3.create_bucket().bucket("outage").send().await.unwrap();
     s3.put_object()
         .bucket("outage")
@@ -259,15 +257,10 @@ async fn a_backend_outage_fails_fast_and_heals() {
     assert_eq!(srv.object_rows().await, 1);
 
     srv.restart_backend().await;
-    let mut healed = false;
-    for _ in 0..50 {
-        if reqwest::get(&ready).await.unwrap().status().as_u16() == 200 {
-            healed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(healed, "readiness did not come back");
+    assert!(
+        crate::common::becomes_ready(&ready, 50).await,
+        "readiness did not come back"
+    );
     let got = s3.get_object().bucket("outage").key("k").send().await.unwrap();
     assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"before");
     let usage = godrive::db::usage::of_user(&srv.state.db, u.id).await.unwrap().unwrap();
@@ -365,9 +358,7 @@ async fn a_postgres_outage_fails_fast_and_heals() {
     ];
     let (key, secret) = dep.user_with_key("pg@example.com").await;
     let server = dep.serve().await;
-    let s3 = client_for(&server.url(), &key, &secret);
-    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
-    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    let s3 = crate::common::without_retries(&client_for(&server.url(), &key, &secret));
     s3.create_bucket().bucket("pgdown").send().await.unwrap();
     s3.put_object()
         .bucket("pgdown")
@@ -412,15 +403,10 @@ async fn a_postgres_outage_fails_fast_and_heals() {
     assert_eq!(body["error"]["code"], "unavailable");
 
     pg.ctl("start");
-    let mut healed = false;
-    for _ in 0..100 {
-        if reqwest::get(&ready).await.unwrap().status().as_u16() == 200 {
-            healed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(healed, "readiness did not come back");
+    assert!(
+        crate::common::becomes_ready(&ready, 100).await,
+        "readiness did not come back"
+    );
     // Service resumes (a first request may still meet a connection the restart broke).
     let mut put = None;
     for _ in 0..5 {

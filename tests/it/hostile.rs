@@ -373,9 +373,7 @@ async fn header_and_connection_limits_hold() {
 async fn a_key_over_its_rate_slows_down() {
     let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_KEY_RATE_LIMIT", "5")]).await;
     let (busy, calm) = (srv.user().await, srv.user().await);
-    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
-    let busy_s3 = srv.client(&busy);
-    let busy_s3 = aws_sdk_s3::Client::from_conf(busy_s3.config().to_builder().retry_config(no_retry).build());
+    let busy_s3 = crate::common::without_retries(&srv.client(&busy));
     let mut refused = 0;
     for _ in 0..20 {
         if let Err(e) = busy_s3.list_buckets().send().await {

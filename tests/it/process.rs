@@ -141,11 +141,8 @@ impl Deployment {
             .unwrap();
         let instance = Instance { child, port };
         let ready = format!("{}/v1/health/ready", instance.url());
-        for _ in 0..150 {
-            if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
-                return instance;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        if crate::common::becomes_ready(&ready, 150).await {
+            return instance;
         }
         let log = log
             .map(|p| std::fs::read_to_string(p).unwrap_or_default())

@@ -129,9 +129,7 @@ async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
 async fn unlimited_uploads_commit_concurrently() {
     let srv = TestServer::start(Backend::Fs).await;
     let u = srv.user().await;
-    let s3 = srv.client(&u);
-    let no_retry = aws_sdk_s3::config::retry::RetryConfig::disabled();
-    let s3 = aws_sdk_s3::Client::from_conf(s3.config().to_builder().retry_config(no_retry).build());
+    let s3 = crate::common::without_retries(&srv.client(&u));
     let b = unique("free");
     s3.create_bucket().bucket(&b).send().await.unwrap();
     let tasks: Vec<_> = (0..48)
