@@ -51,6 +51,14 @@ if not services.get("minio", {}).get("image", "").startswith("quay.io/minio/mini
 if not {"postgres", "minio"} <= set(api.get("depends_on") or {}):
     errors.append("api must depend on postgres and minio")
 
+# Listening beyond loopback, GoDrive refuses its public development secrets: compose must
+# demand them (${VAR:?message}) rather than start a server that exits.
+api_env = api.get("environment") or {}
+if str(api_env.get("GODRIVE_BIND_ADDR", "")) not in ("127.0.0.1", "::1"):
+    for secret in ["GODRIVE_MASTER_KEY", "GODRIVE_JWT_SECRET", "GODRIVE_JWT_REFRESH_SECRET"]:
+        if not re.fullmatch(r"\$\{" + secret + r":\?[^}]+\}", str(api_env.get(secret, ""))):
+            errors.append(f"api: {secret} must be required (${{{secret}:?...}}): it listens on {api_env.get('GODRIVE_BIND_ADDR')}")
+
 # Every setting the api service is given is one GoDrive knows (docs/CONFIGURATION.md).
 reference = (root / "docs" / "CONFIGURATION.md").read_text()
 for key in (api.get("environment") or {}):

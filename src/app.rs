@@ -23,6 +23,11 @@ pub enum StartupError {
     /// The storage backend could not be opened.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The master key cannot open the access-key secrets already stored.
+    #[error(
+        "GODRIVE_MASTER_KEY cannot open the access-key secrets stored in the database (access key {0}): it is not the key they were sealed with; start with that key"
+    )]
+    WrongMasterKey(String),
 }
 
 /// Everything a request handler needs. Cheap to clone. Holds no per-user or per-request
@@ -56,6 +61,18 @@ impl AppState {
         Ok(Self::from_parts(pool, storage, config))
     }
 
+    /// Checks that the master key opens the stored access-key secrets, so a changed key is
+    /// a clear startup error rather than a 500 on every S3 request.
+    pub async fn check_master_key(&self) -> Result<(), StartupError> {
+        let Some((key_id, sealed)) = db::access_keys::any_sealed(&self.db).await? else {
+            return Ok(());
+        };
+        match self.secrets.open(&sealed, key_id.as_bytes()) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StartupError::WrongMasterKey(key_id)),
+        }
+    }
+
     /// Assembles state from parts already built.
     pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
         let secrets = SecretBox::new(config.master_key.expose());
@@ -80,7 +97,16 @@ pub async fn open_storage(config: &Config) -> Result<Arc<dyn Storage>, StorageEr
         StorageKind::Fs => (Arc::new(FsStorage::open(&config.data_dir).await?), "fs"),
         StorageKind::S3 => {
             let s3 = S3Storage::new(&config.minio, &config.s3_region);
-            s3.ensure_bucket().await?;
+            // A backend that accepts the connection and never answers must not hang startup.
+            tokio::time::timeout(db::CONNECT_TIMEOUT, s3.ensure_bucket())
+                .await
+                .map_err(|_| {
+                    StorageError::Backend(format!(
+                        "could not reach the S3 backend at {} within {} s",
+                        config.minio.endpoint_url(),
+                        db::CONNECT_TIMEOUT.as_secs()
+                    ))
+                })??;
             (Arc::new(s3), "s3")
         }
     };

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::{crypto, db, gc, reconcile, rollup, server, telemetry};
+use crate::{accounts, crypto, db, gc, reconcile, rollup, server, telemetry};
 
 /// GoDrive: an S3-compatible facade with users, quotas and metadata in PostgreSQL.
 #[derive(Debug, Parser)]
@@ -114,16 +114,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create { email, password, admin }) => {
-            let email = email.trim();
-            if !email.contains('@') || email.len() > 254 {
-                bail!("invalid email address");
-            }
-            if password.chars().count() < 8 {
-                bail!("password must have at least 8 characters");
-            }
+            // The same rules as registration through the API.
+            let email = accounts::normalize_email(&email)?;
+            accounts::check_password(&password)?;
             let pool = connect(&config).await?;
             let hash = crypto::hash_password(&password, config.bcrypt_cost)?;
-            let user = db::users::create(&pool, email, &hash, admin, config.default_quota()).await?;
+            let user = db::users::create(&pool, &email, &hash, admin, config.default_quota()).await?;
             println!("created user {} ({})", user.email, user.id);
             Ok(())
         }
@@ -218,6 +214,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let pool = connect(&config).await?;
     let storage = app::open_storage(&config).await.context("opening storage")?;
     let state = AppState::from_parts(pool, storage, config);
+    state.check_master_key().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -64,6 +64,9 @@ pub struct AuthConfig {
     pub login_max_failures: u32,
     /// `GODRIVE_LOGIN_WINDOW` (15m).
     pub login_window: Seconds,
+    /// `GODRIVE_REGISTER_MAX_PER_HOUR` (20): registrations from one client address per hour
+    /// (each costs a bcrypt hash); then 429.
+    pub register_max_per_hour: u32,
 }
 
 /// A configuration error, reported at startup.
@@ -167,7 +170,8 @@ impl MinioConfig {
 pub struct Config {
     /// `ENVIRONMENT` (development): picks `config/<ENVIRONMENT>.toml`.
     pub environment: String,
-    /// `GODRIVE_BIND_ADDR` (0.0.0.0).
+    /// `GODRIVE_BIND_ADDR` (127.0.0.1): only this machine can connect unless set otherwise
+    /// (compose sets 0.0.0.0 in the container).
     pub bind_addr: IpAddr,
     /// `GODRIVE_API_PORT` (8080): S3 and `/v1` JSON on one port.
     pub api_port: u16,
@@ -211,8 +215,22 @@ pub struct Config {
     /// `GODRIVE_KEY_RATE_LIMIT` (0: off): S3 requests per second per access key, per
     /// instance; over it, `503 SlowDown`.
     pub key_rate_limit: u32,
-    /// `GODRIVE_MAX_CONNECTIONS` (1024): connections served at once; more wait.
+    /// `GODRIVE_MAX_CONNECTIONS` (1024): connections served at once. At the cap the one
+    /// idle the longest is closed for a new one; only when all are busy does a new one wait.
     pub max_connections: usize,
+    /// `GODRIVE_HEADER_READ_TIMEOUT_SECS` (10): the longest a request head may take to
+    /// arrive, from its first byte; then `408` and the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// `GODRIVE_IDLE_TIMEOUT_SECS` (60): a keep-alive connection with no request in flight
+    /// is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// `GODRIVE_BODY_STALL_TIMEOUT_SECS` (30): an upload whose body sends nothing, or a
+    /// download whose client reads nothing, for this long is dropped (and undone).
+    pub body_stall_timeout_secs: u64,
+    /// `GODRIVE_TRUSTED_PROXIES` (none): comma-separated CIDRs or addresses of load
+    /// balancers whose `Forwarded` / `X-Forwarded-For` name the client; from anyone else
+    /// those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `GODRIVE_MAX_HEADER_BYTES` (65536): the largest request head (request line and
     /// headers); a larger one is answered 431.
     pub max_header_bytes: usize,
@@ -303,7 +321,7 @@ impl Config {
         };
         Ok(Self {
             environment: s.string("ENVIRONMENT", "development"),
-            bind_addr: s.parse("GODRIVE_BIND_ADDR", IpAddr::from([0, 0, 0, 0]))?,
+            bind_addr: s.parse("GODRIVE_BIND_ADDR", IpAddr::from([127, 0, 0, 1]))?,
             api_port: s.parse("GODRIVE_API_PORT", 8080)?,
             log_level: s.string("GODRIVE_LOG_LEVEL", "info"),
             log_format: s.string("GODRIVE_LOG_FORMAT", "pretty"),
@@ -337,10 +355,19 @@ impl Config {
                 refresh_secret: Secret::new(s.string("GODRIVE_JWT_REFRESH_SECRET", DEV_REFRESH_SECRET)),
                 access_ttl: s.parse("GODRIVE_AUTH_ACCESS_TOKEN_TTL", Seconds(900))?,
                 refresh_ttl: s.parse("GODRIVE_AUTH_REFRESH_TOKEN_TTL", Seconds(720 * 3600))?,
-                admin_email: s.get("GODRIVE_ADMIN_EMAIL").map(str::to_owned),
+                admin_email: s
+                    .get("GODRIVE_ADMIN_EMAIL")
+                    .map(|e| {
+                        crate::accounts::normalize_email(e).map_err(|e| ConfigError::Invalid {
+                            name: "GODRIVE_ADMIN_EMAIL",
+                            reason: e.to_string(),
+                        })
+                    })
+                    .transpose()?,
                 admin_password: Secret::new(s.string("GODRIVE_ADMIN_PASSWORD", "")),
                 login_max_failures: s.parse("GODRIVE_LOGIN_MAX_FAILURES", 10)?,
                 login_window: s.parse("GODRIVE_LOGIN_WINDOW", Seconds(900))?,
+                register_max_per_hour: s.parse("GODRIVE_REGISTER_MAX_PER_HOUR", 20)?,
             },
             default_quota_bytes: match s.get("GODRIVE_DEFAULT_QUOTA_BYTES") {
                 None => None,
@@ -359,6 +386,23 @@ impl Config {
                 .collect(),
             presign_max_expiry: s.parse("GODRIVE_PRESIGN_MAX_EXPIRY", Seconds(7 * 24 * 3600))?,
             max_connections: s.parse("GODRIVE_MAX_CONNECTIONS", 1024)?,
+            header_read_timeout_secs: s.parse("GODRIVE_HEADER_READ_TIMEOUT_SECS", 10)?,
+            idle_timeout_secs: s.parse("GODRIVE_IDLE_TIMEOUT_SECS", 60)?,
+            body_stall_timeout_secs: s.parse("GODRIVE_BODY_STALL_TIMEOUT_SECS", 30)?,
+            trusted_proxies: s
+                .string("GODRIVE_TRUSTED_PROXIES", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    n.parse::<ipnet::IpNet>()
+                        .or_else(|_| n.parse::<IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| ConfigError::Invalid {
+                            name: "GODRIVE_TRUSTED_PROXIES",
+                            reason: format!("{n:?} is not an address or a CIDR such as 10.0.0.0/8"),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
             key_rate_limit: s.parse("GODRIVE_KEY_RATE_LIMIT", 0)?,
             max_header_bytes: s.parse("GODRIVE_MAX_HEADER_BYTES", 65536)?,
             metrics_addr: match s.string("GODRIVE_METRICS_ADDR", "127.0.0.1:9464").as_str() {
@@ -369,11 +413,32 @@ impl Config {
         })
     }
 
-    /// Cross-field checks; in `production` default or missing secrets are refused.
+    /// Cross-field checks, run once at startup: an unknown profile, log level or database
+    /// URL is refused rather than ignored, and the public development secrets are accepted
+    /// only by a development server that nobody else can reach.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let reject = |m: &str| Err(ConfigError::Rejected(m.to_owned()));
+        if !ENVIRONMENTS.contains(&self.environment.as_str()) {
+            return reject(&format!(
+                "ENVIRONMENT must be one of {}, got {:?}",
+                ENVIRONMENTS.join(", "),
+                self.environment
+            ));
+        }
+        if !valid_log_level(&self.log_level) {
+            return reject(&format!(
+                "GODRIVE_LOG_LEVEL must be trace, debug, info, warn, error or off, or directives such as info,godrive=debug; got {:?}",
+                self.log_level
+            ));
+        }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return reject("GODRIVE_LOG_FORMAT must be pretty or json");
+        }
+        if let Some(url) = &self.database.url {
+            check_database_url(url.expose()).map_err(|reason| ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason,
+            })?;
         }
         if self.master_key.expose().len() < 32 {
             return reject("GODRIVE_MASTER_KEY must be at least 32 characters");
@@ -387,32 +452,99 @@ impl Config {
         if self.auth.access_ttl.0 == 0 || self.auth.refresh_ttl.0 == 0 {
             return reject("token TTLs must be positive");
         }
-        if self.auth.admin_email.is_some() && self.auth.admin_password.expose().chars().count() < 8 {
-            return reject("GODRIVE_ADMIN_EMAIL needs GODRIVE_ADMIN_PASSWORD of at least 8 characters");
+        if self.header_read_timeout_secs == 0 || self.idle_timeout_secs == 0 || self.body_stall_timeout_secs == 0 {
+            return reject(
+                "GODRIVE_HEADER_READ_TIMEOUT_SECS, GODRIVE_IDLE_TIMEOUT_SECS and GODRIVE_BODY_STALL_TIMEOUT_SECS must be positive",
+            );
+        }
+        if self.auth.admin_email.is_some()
+            && crate::accounts::check_password(self.auth.admin_password.expose()).is_err()
+        {
+            return reject(
+                "GODRIVE_ADMIN_EMAIL needs GODRIVE_ADMIN_PASSWORD of at least 8 characters and at most 72 bytes",
+            );
         }
         if self.minio.bucket.is_empty() {
             return reject("MINIO_BUCKET must not be empty");
         }
-        if self.environment == "production" {
-            if self.master_key.expose() == DEV_MASTER_KEY {
-                return reject("production needs GODRIVE_MASTER_KEY (the development default is refused)");
-            }
-            if self.auth.jwt_secret.expose() == DEV_JWT_SECRET
-                || self.auth.refresh_secret.expose() == DEV_REFRESH_SECRET
-            {
-                return reject(
-                    "production needs GODRIVE_JWT_SECRET and GODRIVE_JWT_REFRESH_SECRET (the development defaults are refused)",
-                );
-            }
-            if self.database.url.is_none() && self.database.password.is_empty() {
-                return reject("production needs POSTGRES_PASSWORD or DATABASE_URL");
-            }
-            if self.storage == StorageKind::S3 && self.minio.root_password.expose() == "minioadmin" {
-                return reject("production needs MINIO_ROOT_PASSWORD (the default is refused)");
-            }
+        let missing = self.missing_secrets();
+        if !missing.is_empty() {
+            let why = if self.environment == "development" {
+                format!("listening on {} (not a loopback address)", self.bind_addr)
+            } else {
+                format!("ENVIRONMENT={}", self.environment)
+            };
+            return reject(&format!(
+                "{why} needs {}: the development defaults are public and accepted only with ENVIRONMENT=development on a loopback GODRIVE_BIND_ADDR",
+                missing.join(", ")
+            ));
         }
         Ok(())
     }
+
+    /// The secrets still at their public development defaults (or missing) where those are
+    /// not allowed: every profile but development, and development on a non-loopback address.
+    fn missing_secrets(&self) -> Vec<&'static str> {
+        let development = self.environment == "development";
+        let mut missing = Vec::new();
+        if development && self.bind_addr.is_loopback() {
+            return missing;
+        }
+        if self.master_key.expose() == DEV_MASTER_KEY {
+            missing.push("GODRIVE_MASTER_KEY");
+        }
+        if self.auth.jwt_secret.expose() == DEV_JWT_SECRET {
+            missing.push("GODRIVE_JWT_SECRET");
+        }
+        if self.auth.refresh_secret.expose() == DEV_REFRESH_SECRET {
+            missing.push("GODRIVE_JWT_REFRESH_SECRET");
+        }
+        if self.environment == "production" && self.database.url.is_none() && self.database.password.is_empty() {
+            missing.push("POSTGRES_PASSWORD (or DATABASE_URL)");
+        }
+        if !development && self.storage == StorageKind::S3 && self.minio.root_password.expose() == "minioadmin" {
+            missing.push("MINIO_ROOT_PASSWORD");
+        }
+        missing
+    }
+}
+
+/// The profiles `ENVIRONMENT` may name.
+pub const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
+
+/// A level, or `EnvFilter` directives whose every part names a level (`info,s3s=debug`):
+/// a lone word that is not a level (`verbose`) would otherwise pass as a target name.
+fn valid_log_level(value: &str) -> bool {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let level_ok = |l: &str| LEVELS.contains(&l.trim().to_ascii_lowercase().as_str());
+    !value.trim().is_empty()
+        && value.split(',').all(|part| match part.rsplit_once('=') {
+            Some((target, level)) => !target.trim().is_empty() && level_ok(level),
+            None => level_ok(part),
+        })
+        && tracing_subscriber::EnvFilter::try_new(value).is_ok()
+}
+
+/// A `postgres://` URL that names a host and a database.
+fn check_database_url(url: &str) -> Result<(), String> {
+    let shape = "expected postgres://user:password@host:port/database";
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .ok_or_else(|| format!("not a postgres:// URL ({shape})"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let database = rest
+        .split_once('/')
+        .map(|(_, d)| d.split('?').next().unwrap_or_default())
+        .unwrap_or_default();
+    // `postgres:///db?host=/run/postgresql` names a socket folder instead of a host.
+    if (host.is_empty() && !url.contains("host=")) || database.is_empty() {
+        return Err(format!("missing host or database name ({shape})"));
+    }
+    <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
+        .map(|_| ())
+        .map_err(|e| format!("{e} ({shape})"))
 }
 
 /// Every setting's name. The TOML profile may use these in lowercase.
@@ -458,6 +590,11 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_PUBLIC_URL",
     "GODRIVE_METRICS_ADDR",
     "GODRIVE_MAX_CONNECTIONS",
+    "GODRIVE_HEADER_READ_TIMEOUT_SECS",
+    "GODRIVE_IDLE_TIMEOUT_SECS",
+    "GODRIVE_BODY_STALL_TIMEOUT_SECS",
+    "GODRIVE_TRUSTED_PROXIES",
+    "GODRIVE_REGISTER_MAX_PER_HOUR",
     "GODRIVE_MAX_HEADER_BYTES",
     "GODRIVE_KEY_RATE_LIMIT",
 ];
@@ -526,6 +663,9 @@ mod tests {
             ("ENVIRONMENT", "staging"),
             ("GODRIVE_CONFIG_DIR", d),
             ("GODRIVE_API_PORT", "9100"),
+            ("GODRIVE_MASTER_KEY", "0123456789abcdef0123456789abcdef-stage"),
+            ("GODRIVE_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),
+            ("GODRIVE_JWT_REFRESH_SECRET", "0123456789abcdef0123456789abcdef-refresh"),
         ])
         .unwrap();
         assert_eq!(c.api_port, 9100);
@@ -592,6 +732,74 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn development_secrets_need_development_on_loopback() {
+        let base = [("GODRIVE_CONFIG_DIR", "/nonexistent")];
+        assert!(load(&base).is_ok(), "cargo run: development on 127.0.0.1");
+        assert!(load(&[base[0], ("GODRIVE_BIND_ADDR", "::1")]).is_ok());
+        for extra in [
+            ("GODRIVE_BIND_ADDR", "0.0.0.0"),
+            ("GODRIVE_BIND_ADDR", "192.0.2.10"),
+            ("ENVIRONMENT", "staging"),
+            ("ENVIRONMENT", "production"),
+        ] {
+            let err = load(&[base[0], extra]).unwrap_err().to_string();
+            // Every missing secret in one message.
+            for name in ["GODRIVE_MASTER_KEY", "GODRIVE_JWT_SECRET", "GODRIVE_JWT_REFRESH_SECRET"] {
+                assert!(err.contains(name), "{extra:?}: {err}");
+            }
+        }
+        let set = [
+            base[0],
+            ("GODRIVE_BIND_ADDR", "0.0.0.0"),
+            ("GODRIVE_MASTER_KEY", "0123456789abcdef0123456789abcdef-prod"),
+            ("GODRIVE_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),
+            ("GODRIVE_JWT_REFRESH_SECRET", "0123456789abcdef0123456789abcdef-refresh"),
+        ];
+        assert!(load(&set).is_ok());
+    }
+
+    #[test]
+    fn unknown_profiles_levels_and_urls_are_refused() {
+        let dir = ("GODRIVE_CONFIG_DIR", "/nonexistent");
+        let err = load(&[dir, ("ENVIRONMENT", "prod")]).unwrap_err().to_string();
+        assert!(err.contains("ENVIRONMENT") && err.contains("production"), "{err}");
+        for bad in ["verbose", "info,s3s=loud", "", "=info"] {
+            let err = load(&[dir, ("GODRIVE_LOG_LEVEL", bad)]);
+            if bad.is_empty() {
+                // Empty means unset: the default.
+                assert!(err.is_ok());
+                continue;
+            }
+            assert!(err.unwrap_err().to_string().contains("GODRIVE_LOG_LEVEL"), "{bad}");
+        }
+        for good in ["debug", "INFO", "info,godrive=debug", "warn,s3s=off"] {
+            assert!(load(&[dir, ("GODRIVE_LOG_LEVEL", good)]).is_ok(), "{good}");
+        }
+        assert!(load(&[dir, ("GODRIVE_STORAGE", "minio2")]).is_err());
+        for bad in [
+            "godrive",
+            "localhost:5432/godrive",
+            "postgres://localhost:5432",
+            "postgres://localhost:5432/",
+            "mysql://localhost/godrive",
+            "postgres://u@localhost:port/godrive",
+        ] {
+            let err = load(&[dir, ("DATABASE_URL", bad)]).unwrap_err().to_string();
+            assert!(err.contains("DATABASE_URL"), "{bad}: {err}");
+        }
+        for good in [
+            "postgres://postgres@127.0.0.1:5432/godrive",
+            "postgresql://u:p@db/godrive?sslmode=disable",
+            "postgres:///godrive?host=/run/postgresql",
+        ] {
+            assert!(load(&[dir, ("DATABASE_URL", good)]).is_ok(), "{good}");
+        }
+        assert!(load(&[dir, ("GODRIVE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1 ,::1")]).is_ok());
+        assert!(load(&[dir, ("GODRIVE_TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
+        assert!(load(&[dir, ("GODRIVE_IDLE_TIMEOUT_SECS", "0")]).is_err());
     }
 
     #[test]

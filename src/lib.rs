@@ -1,6 +1,8 @@
 //! GoDrive: an S3-compatible API facade with users, quotas and metadata in PostgreSQL.
 #![forbid(unsafe_code)]
 
+/// Account rules: emails and passwords.
+pub mod accounts;
 /// HTTP handlers of the JSON API under `/v1/`.
 pub mod api;
 /// Shared state built once at startup.

@@ -129,6 +129,7 @@ mod tests {
             admin_password: Secret::default(),
             login_max_failures: 10,
             login_window: Seconds(60),
+            register_max_per_hour: 20,
         })
     }
 

@@ -14,10 +14,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AppJson, AuthUser, PeerAddr};
+use super::extract::{AppJson, AuthUser, ClientAddr};
 use crate::app::AppState;
 use crate::db::{self, users::CreateUserError};
-use crate::{crypto, tokens::Tokens};
+use crate::{accounts, crypto, tokens::Tokens};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -85,26 +85,9 @@ impl From<db::users::User> for UserView {
     }
 }
 
-/// Checks the shape of an email address (one `@`, a dot in the domain, no spaces).
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && email.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.contains(char::is_whitespace)
-        && !domain.contains('@')
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    let n = password.chars().count();
-    if !(8..=128).contains(&n) {
-        return Err(ApiError::Validation("password must have 8 to 128 characters".into()));
-    }
-    Ok(())
+/// An account rule broken: `validation_error`.
+fn invalid(e: crate::accounts::RuleError) -> ApiError {
+    ApiError::Validation(e.to_string())
 }
 
 /// bcrypt is slow on purpose: keep it off the async workers.
@@ -131,13 +114,20 @@ fn dummy_hash(cost: u32) -> &'static str {
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Credentials, responses((status = 201, body = UserView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 409, description = "email_taken", body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let email = c.email.trim().to_owned();
-    if !valid_email(&email) {
-        return Err(ApiError::Validation("email is not a valid address".into()));
+    let email = accounts::normalize_email(&c.email).map_err(invalid)?;
+    accounts::check_password(&c.password).map_err(invalid)?;
+    // Each registration costs a bcrypt hash: at most so many per client address an hour,
+    // counted before the hash (failed attempts count too).
+    let by_addr = format!("register:{client}");
+    let hour = 3600;
+    let made = db::throttle::recent(&state.db, &[&by_addr], hour).await?;
+    if made.first().copied().unwrap_or(0) >= i64::from(state.config.auth.register_max_per_hour) {
+        return Err(ApiError::TooManyRequests);
     }
-    check_password(&c.password)?;
+    db::throttle::record(&state.db, &[&by_addr], hour).await?;
     let hashed = hash(c.password, state.config.bcrypt_cost).await?;
     match db::users::create(&state.db, &email, &hashed, false, state.config.default_quota()).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user.into()))),
@@ -163,19 +153,20 @@ async fn issue(state: &AppState, user: &db::users::User, family: Uuid) -> Result
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials, responses((status = 200, body = TokenPair), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "invalid_credentials", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody), (status = 429, description = "too_many_requests", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
+    ClientAddr(client): ClientAddr,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let auth = &state.config.auth;
     let window = auth.login_window.0 as i64;
-    let by_email = format!("email:{}", c.email.trim().to_lowercase());
-    let by_addr = format!("addr:{}", peer.ip());
-    for subject in [&by_email, &by_addr] {
-        if db::throttle::recent_failures(&state.db, subject, window).await? >= i64::from(auth.login_max_failures) {
-            return Err(ApiError::TooManyRequests);
-        }
+    let email = accounts::canonical_email(&c.email).map_err(invalid)?;
+    let throttle = LoginThrottle::new(&email, client);
+    if throttle
+        .refuses(&state, i64::from(auth.login_max_failures), window)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests);
     }
-    let found = db::users::credentials_by_email(&state.db, c.email.trim()).await?;
+    let found = db::users::credentials_by_email(&state.db, &email).await?;
     let (user, ok) = match found {
         Some((user, stored)) => {
             let ok = verify(c.password, stored).await?;
@@ -187,17 +178,65 @@ async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        for subject in [&by_email, &by_addr] {
-            db::throttle::record_failure(&state.db, subject, window).await?;
-        }
+        db::throttle::record(&state.db, &throttle.counted(), window).await?;
         return Err(ApiError::InvalidCredentials);
     };
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
-    db::throttle::clear(&state.db, &by_email).await?;
+    throttle.succeeded(&state).await?;
     crate::metrics::auth("json", "success", None);
     Ok(Json(issue(&state, &user, Uuid::new_v4()).await?))
+}
+
+/// Failed logins are counted three ways, so the attacker is throttled and not the crowd
+/// (OWASP authentication cheat sheet):
+/// - per account and address, up to `GODRIVE_LOGIN_MAX_FAILURES`: guessing one account
+///   from one place stops, and other accounts behind that address are untouched;
+/// - per account, up to ten times that: guessing one account from many places stops;
+/// - per address, up to ten times that: spraying many accounts from one place stops, but
+///   only for accounts that have not logged in from that address in the last 30 days, so
+///   the people behind the same NAT or proxy as an attacker still log in.
+struct LoginThrottle {
+    pair: String,
+    account: String,
+    address: String,
+    known: String,
+}
+
+/// How many more failures the account-wide and address-wide counters allow.
+const SPREAD: i64 = 10;
+/// How long a successful login keeps an account known at an address.
+const KNOWN_FOR_SECS: i64 = 30 * 24 * 3600;
+
+impl LoginThrottle {
+    fn new(email: &str, client: std::net::IpAddr) -> Self {
+        Self {
+            pair: format!("pair:{email}|{client}"),
+            account: format!("email:{email}"),
+            address: format!("addr:{client}"),
+            known: format!("{email}|{client}"),
+        }
+    }
+
+    fn counted(&self) -> [&str; 3] {
+        [&self.pair, &self.account, &self.address]
+    }
+
+    async fn refuses(&self, state: &AppState, max: i64, window: i64) -> Result<bool, ApiError> {
+        let n = db::throttle::recent(&state.db, &self.counted(), window).await?;
+        let (pair, account, address) = (n[0], n[1], n[2]);
+        if pair >= max || account >= max * SPREAD {
+            return Ok(true);
+        }
+        Ok(address >= max * SPREAD && !db::throttle::is_known_client(&state.db, &self.known, KNOWN_FOR_SECS).await?)
+    }
+
+    async fn succeeded(&self, state: &AppState) -> Result<(), ApiError> {
+        db::throttle::clear(&state.db, &[&self.pair, &self.account]).await?;
+        db::throttle::remember_client(&state.db, &self.known).await?;
+        Ok(())
+    }
 }
 
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest, responses((status = 200, body = TokenPair), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "invalid_refresh_token", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody)))]
@@ -249,28 +288,4 @@ async fn logout(State(state): State<AppState>, AppJson(r): AppJson<RefreshReques
 #[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = UserView), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden or account_disabled", body = ErrorBody)))]
 async fn me(AuthUser(user): AuthUser) -> Json<UserView> {
     Json(user.into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_shapes() {
-        assert!(valid_email("a@example.com"));
-        assert!(valid_email("first.last+tag@sub.example.org"));
-        for bad in [
-            "",
-            "a",
-            "a@",
-            "@example.com",
-            "a@example",
-            "a b@example.com",
-            "a@@example.com",
-            "a@.com",
-            "a@example.",
-        ] {
-            assert!(!valid_email(bad), "{bad}");
-        }
-    }
 }

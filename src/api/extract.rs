@@ -1,6 +1,6 @@
 //! Extractors: JSON bodies with JSON errors, the authenticated user, the admin.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -86,19 +86,20 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's socket address, put into request extensions by the server.
+/// The client's address, put into request extensions by the server: the socket's peer, or
+/// the address a trusted proxy forwarded (`GODRIVE_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
+pub struct ClientAddr(pub IpAddr);
 
-impl FromRequestParts<AppState> for PeerAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
         parts
             .extensions
-            .get::<PeerAddr>()
+            .get::<ClientAddr>()
             .copied()
-            .ok_or_else(|| ApiError::internal("peer address missing from request"))
+            .ok_or_else(|| ApiError::internal("client address missing from request"))
     }
 }
 

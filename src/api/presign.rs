@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AdminUser, AppJson, AppPath, AuthUser, PeerAddr};
+use super::extract::{AdminUser, AppJson, AppPath, AuthUser, ClientAddr};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::{self, links::Link};
@@ -213,7 +213,7 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
 async fn create(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    PeerAddr(peer): PeerAddr,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     AppJson(req): AppJson<NewLink>,
 ) -> Result<(StatusCode, Json<CreatedLink>), ApiError> {
@@ -292,7 +292,7 @@ async fn create(
         .map(str::to_owned);
     db::links::insert_audit(
         &state.db,
-        &[crate::audit::created(&link, Some(peer.ip().to_string()), agent)],
+        &[crate::audit::created(&link, Some(client.to_string()), agent)],
     )
     .await?;
     Ok((

@@ -106,6 +106,16 @@ pub async fn for_auth(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<Op
     .await?)
 }
 
+/// Any one stored access key and its sealed secret (the newest), to check at startup that
+/// the master key opens them.
+pub async fn any_sealed(db: impl PgExecutor<'_>) -> Result<Option<(String, Vec<u8>)>, DbError> {
+    Ok(
+        sqlx::query_as("select access_key_id, secret_sealed from access_keys order by created_at desc limit 1")
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// The caller behind an access key and, when the request names one, the bucket it names.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Caller {

@@ -36,7 +36,15 @@ pub enum DbError {
     /// Settling an upload would exceed a quota (its object grew past what it reserved).
     #[error("quota exceeded")]
     QuotaExceeded,
+    /// PostgreSQL did not answer at startup within [`CONNECT_TIMEOUT`].
+    #[error("could not reach PostgreSQL at {0} within {secs} s", secs = CONNECT_TIMEOUT.as_secs())]
+    Unreachable(String),
 }
+
+/// How long connecting at startup may take before giving up with [`DbError::Unreachable`]:
+/// a host that drops packets, or a port where something other than PostgreSQL listens and
+/// never answers, must not hang the process.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The name of the unique constraint a failed insert hit, if that is why it failed.
 pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
@@ -92,16 +100,23 @@ pub async fn ensure_database(opts: &PgConnectOptions) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Connects a pool, creating the database first if needed.
+/// Connects a pool, creating the database first if needed; gives up after
+/// [`CONNECT_TIMEOUT`] with an error naming the host and port.
 pub async fn connect(cfg: &DatabaseConfig) -> Result<PgPool, DbError> {
     let opts = connect_options(cfg)?;
-    ensure_database(&opts).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(cfg.max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(opts)
-        .await?;
-    Ok(pool)
+    let target = format!("{}:{}", opts.get_host(), opts.get_port());
+    let connecting = async {
+        ensure_database(&opts).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(cfg.max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_with(opts)
+            .await?;
+        Ok::<_, DbError>(pool)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| DbError::Unreachable(target))?
 }
 
 /// Applies pending migrations. Safe to run from several instances at once (sqlx takes an

@@ -31,12 +31,22 @@ pub struct S3Storage {
     bucket: String,
 }
 
+/// One readable line: the backend's own code and message when it answered, else the
+/// chain of causes (connection refused, timed out, ...).
 fn backend<E, R>(err: SdkError<E, R>) -> StorageError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    StorageError::Backend(DisplayErrorContext(&err).to_string())
+    let line = match &err {
+        SdkError::ServiceError(s) => format!(
+            "the backend answered {}: {}",
+            s.err().code().unwrap_or("an error"),
+            s.err().message().unwrap_or("(no message)")
+        ),
+        other => DisplayErrorContext(other).to_string(),
+    };
+    StorageError::Backend(line.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 impl S3Storage {

@@ -324,15 +324,10 @@ async fn malformed_requests_get_s3_errors_and_leave_nothing() {
     srv.assert_no_orphans().await;
 }
 
-/// The configurable limits: request head size (431) and connections served at once.
+/// The request head size limit (431). Connection limits and timeouts: `connections.rs`.
 #[tokio::test]
-async fn header_and_connection_limits_hold() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let srv = TestServer::start_with(
-        Backend::Fs,
-        &[("GODRIVE_MAX_HEADER_BYTES", "8192"), ("GODRIVE_MAX_CONNECTIONS", "2")],
-    )
-    .await;
+async fn header_limit_holds() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_MAX_HEADER_BYTES", "8192")]).await;
     let resp = reqwest::Client::new()
         .get(format!("{}/v1/health/live", srv.url()))
         .header("x-junk", "j".repeat(20_000))
@@ -340,31 +335,6 @@ async fn header_and_connection_limits_hold() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 431);
-
-    let get = b"GET /v1/health/live HTTP/1.1\r\nHost: x\r\n\r\n";
-    let answer = |mut sock: tokio::net::TcpStream| async move {
-        sock.write_all(get).await.unwrap();
-        let mut buf = vec![0u8; 1024];
-        let n = sock.read(&mut buf).await.unwrap();
-        (sock, String::from_utf8_lossy(&buf[..n]).into_owned())
-    };
-    let first = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
-    let second = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
-    let (first, a) = answer(first).await;
-    let (_second, b) = answer(second).await;
-    assert!(a.starts_with("HTTP/1.1 200") && b.starts_with("HTTP/1.1 200"));
-    // A third connection is not served while both are open...
-    let third = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
-    let waiting = tokio::spawn(answer(third));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!waiting.is_finished(), "a third connection was served past the limit");
-    // ...and is as soon as one closes.
-    drop(first);
-    let (_, c) = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(c.starts_with("HTTP/1.1 200"), "{c}");
 }
 
 /// `GODRIVE_KEY_RATE_LIMIT`: a key over its rate gets `503 SlowDown`, other keys do not,

@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod common;
 mod compat;
+mod connections;
 mod cors;
 mod faults;
 mod files;

@@ -122,7 +122,8 @@ impl Deployment {
         self.serve_with(&env, Some(log)).await
     }
 
-    async fn serve_with(&self, env: &[(&str, &str)], log: Option<&std::path::Path>) -> Instance {
+    /// Starts `godrive serve` with extra settings, its output written to `log` if given.
+    pub async fn serve_with(&self, env: &[(&str, &str)], log: Option<&std::path::Path>) -> Instance {
         let port = free_port();
         let (stdout, stderr) = match log {
             Some(path) => {

@@ -1,38 +1,26 @@
-//! The HTTP server: one port, `/v1/...` to the JSON API and everything else to S3.
+//! One request: routed to the JSON API or to S3, then logged and measured.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::body::Body;
 use http::{HeaderValue, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::server::graceful::GracefulShutdown;
 use s3s::service::S3Service;
-use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
+use super::conn::{GuardedBody, RequestGuard, StallingBody};
 use crate::app::AppState;
 
-/// Why serving failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// Accepting connections failed.
-    #[error("listener: {0}")]
-    Io(#[from] std::io::Error),
-    /// The first admin could not be created.
-    #[error("creating the first admin: {0}")]
-    Bootstrap(crate::api::error::ApiError),
-}
+/// A request body as the server hands it on.
+type RequestBody = StallingBody<Incoming>;
 
 /// Routes a request to the JSON API or to S3.
 #[derive(Clone)]
-struct Dispatch {
+pub(super) struct Dispatch {
     state: AppState,
     s3: S3Service,
     api: axum::Router,
@@ -40,10 +28,20 @@ struct Dispatch {
 }
 
 impl Dispatch {
+    /// Builds both edges once.
+    pub(super) fn new(state: &AppState) -> Self {
+        Self {
+            state: state.clone(),
+            s3: crate::s3::service(state),
+            api: crate::api::router(state.clone()),
+            hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
+        }
+    }
+
     /// `/v1/...` belongs to the JSON API unless the Host names a bucket (virtual-hosted
     /// style), in which case it is an object key. A bare `/v1` or `/v1/` stays on the S3 side, which
     /// refuses `v1` as a bucket name.
-    fn is_api(&self, req: &Request<Incoming>) -> bool {
+    fn is_api(&self, req: &Request<RequestBody>) -> bool {
         let path = req.uri().path();
         if !path.starts_with("/v1/") || path == "/v1/" {
             return false;
@@ -52,7 +50,7 @@ impl Dispatch {
     }
 
     /// The bucket a virtual-hosted style Host names.
-    fn host_bucket<'a>(&self, req: &'a Request<Incoming>) -> Option<&'a str> {
+    fn host_bucket<'a>(&self, req: &'a Request<RequestBody>) -> Option<&'a str> {
         let host = req
             .headers()
             .get(http::header::HOST)
@@ -63,7 +61,7 @@ impl Dispatch {
     }
 
     /// The bucket and key an S3 request names, virtual-hosted or path style.
-    fn s3_target(&self, req: &Request<Incoming>) -> Option<(String, Option<String>)> {
+    fn s3_target(&self, req: &Request<RequestBody>) -> Option<(String, Option<String>)> {
         let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
         let path = req.uri().path().strip_prefix('/').unwrap_or_default();
         if let Some(bucket) = self.host_bucket(req) {
@@ -74,7 +72,7 @@ impl Dispatch {
     }
 
     /// The S3 side: bucket CORS around s3s, and the audit of presigned requests.
-    async fn handle_s3(&self, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    async fn handle_s3(&self, client: IpAddr, req: Request<RequestBody>) -> Response<Body> {
         let target = self.s3_target(&req);
         let method = req.method().clone();
         if let Some((bucket, _)) = &target
@@ -91,7 +89,7 @@ impl Dispatch {
                 p,
                 &method,
                 target.clone(),
-                peer.ip().to_string(),
+                client.to_string(),
                 header(http::header::USER_AGENT),
                 len,
                 req.extensions()
@@ -100,7 +98,7 @@ impl Dispatch {
                     .unwrap_or_default(),
             )
         });
-        let mut resp = match self.s3.call(req.map(s3s::Body::from)).await {
+        let mut resp = match self.s3.call(req.map(s3s::Body::http_body)).await {
             Ok(r) => {
                 if r.status().is_client_error()
                     && let Some(body) = r.body().bytes()
@@ -137,8 +135,15 @@ impl Dispatch {
         resp
     }
 
-    async fn handle(self, peer: SocketAddr, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-        req.extensions_mut().insert(crate::api::extract::PeerAddr(peer));
+    /// Serves one request; `guard` ends it on its connection when the response body is done.
+    pub(super) async fn handle(
+        self,
+        peer: SocketAddr,
+        mut req: Request<RequestBody>,
+        guard: RequestGuard,
+    ) -> Result<Response<Body>, Infallible> {
+        let client = super::client::client_ip(&self.state.config.trusted_proxies, peer.ip(), req.headers());
+        req.extensions_mut().insert(crate::api::extract::ClientAddr(client));
         let started = Instant::now();
         let request_id = req
             .headers()
@@ -172,8 +177,9 @@ impl Dispatch {
                     Err(never) => match never {},
                 }
             } else {
-                self.handle_s3(peer, req).await
+                self.handle_s3(client, req).await
             };
+            super::content::protect(operation.get(), resp.status(), resp.headers_mut());
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 if api == "s3" {
                     resp.headers_mut().insert("x-amz-request-id", v.clone());
@@ -212,7 +218,7 @@ impl Dispatch {
                     "request"
                 );
             }
-            Ok(resp)
+            Ok(resp.map(|b| Body::new(GuardedBody::new(b, guard))))
         }
         .instrument(span)
         .await
@@ -317,125 +323,4 @@ fn record_s3_refusal(body: &[u8]) {
         "QuotaExceeded" => crate::metrics::METRICS.quota_refused("s3", &message),
         _ => {}
     }
-}
-
-/// Serves on an already bound listener until `shutdown` completes, then lets in-flight
-/// requests finish. This is the seam tests use (bind `127.0.0.1:0`, pass the listener).
-pub async fn serve_with_listener(
-    state: AppState,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    crate::api::admin::bootstrap_admin(&state)
-        .await
-        .map_err(ServeError::Bootstrap)?;
-    spawn_reservation_sweeper(state.clone());
-    state
-        .requests
-        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
-    state
-        .audit
-        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
-    crate::rollup::spawn(state.db.clone(), crate::rollup::EVERY);
-    let dispatch = Dispatch {
-        state: state.clone(),
-        s3: crate::s3::service(&state),
-        api: crate::api::router(state.clone()),
-        hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
-    };
-    let mut conn = ConnBuilder::new(TokioExecutor::new());
-    // Request heads over the limit are answered 431 by hyper.
-    let header_bytes = state.config.max_header_bytes.max(8192);
-    conn.http1().max_buf_size(header_bytes);
-    conn.http2()
-        .max_header_list_size(u32::try_from(header_bytes).unwrap_or(u32::MAX));
-    // At most this many connections are served at once; the next waits in the backlog.
-    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(state.config.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        let (socket, peer): (_, SocketAddr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: keep serving what is open.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        // Without TCP_NODELAY, small responses on keep-alive connections wait ~40 ms.
-        let _ = socket.set_nodelay(true);
-        let d = dispatch.clone();
-        let service = hyper::service::service_fn(move |req| d.clone().handle(peer, req));
-        let fut = conn
-            .serve_connection_with_upgrades(TokioIo::new(socket), service)
-            .into_owned();
-        let fut = graceful.watch(fut);
-        tokio::spawn(async move {
-            if let Err(e) = fut.await {
-                tracing::debug!(error = %e, "connection ended with error");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    if let Err(e) = state.requests.flush(&state.db).await {
-        tracing::warn!(error = %e, "could not flush request counts at shutdown");
-    }
-    if let Err(e) = state.audit.flush(&state.db).await {
-        tracing::warn!(error = %e, "could not write the presigned-URL audit at shutdown");
-    }
-    Ok(())
-}
-
-/// Every few minutes, releases quota reservations whose instance died mid-upload. Every
-/// instance sweeps; releasing is idempotent.
-fn spawn_reservation_sweeper(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            let swept = async {
-                let mut conn = state.db.acquire().await?;
-                crate::db::quota::release_expired(&mut conn).await
-            }
-            .await;
-            match swept {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(released = n, "released expired quota reservations"),
-                Err(e) => tracing::warn!(error = %e, "could not sweep quota reservations"),
-            }
-        }
-    });
-}
-
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
