@@ -8,7 +8,7 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
     StalledStreamProtectionConfig,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
@@ -44,9 +44,25 @@ where
             s.err().code().unwrap_or("an error"),
             s.err().message().unwrap_or("(no message)")
         ),
-        other => DisplayErrorContext(other).to_string(),
+        other => causes(other),
     };
     StorageError::Backend(line.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// An error and its sources, each once: "dispatch failure: io error: tcp connect error:
+/// Connection refused (os error 111)". (The SDK's own `DisplayErrorContext` ends with a
+/// debug dump of the whole error.)
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }
 
 impl S3Storage {

@@ -235,20 +235,246 @@ async fn failed_logins_are_throttled_across_the_account() {
     assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
 }
 
+/// A login from a client address, as a trusted load balancer forwards it.
+async fn login_from(api: &Api, addr: &str, email: &str, password: &str) -> (StatusCode, Value) {
+    let resp = api
+        .http
+        .post(format!("{}/auth/login", api.base))
+        .header("x-forwarded-for", addr)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// OWASP: throttle the attacker, not the crowd. Behind one address (a NAT, a proxy), a
+/// brute force against one account is stopped while the other accounts there still log in;
+/// spraying many accounts from that address is stopped too, except for accounts known to
+/// log in from it; one account guessed from many addresses is stopped across them.
 #[tokio::test]
-async fn failed_logins_are_throttled_per_client_address() {
+async fn login_throttling_stops_the_attacker_not_the_crowd() {
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_LOGIN_MAX_FAILURES", "3"),
+            ("GODRIVE_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    )
+    .await;
+    let api = Api::new(&srv);
+    let office = "198.51.100.7";
+    let (victim, colleague, regular) = (
+        format!("{}@example.com", unique("victim")),
+        format!("{}@example.com", unique("colleague")),
+        format!("{}@example.com", unique("regular")),
+    );
+    for e in [&victim, &colleague, &regular] {
+        api.register(e).await;
+    }
+    // The regular logs in from the office every day.
+    assert_eq!(
+        login_from(&api, office, &regular, "password123").await.0,
+        StatusCode::OK
+    );
+
+    // Guessing the victim's password from the office: stopped after 3...
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&api, office, &victim, "guess").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (s, b) = login_from(&api, office, &victim, "password123").await;
+    assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+    // ...while a colleague behind the same address logs in,
+    assert_eq!(
+        login_from(&api, office, &colleague, "password123").await.0,
+        StatusCode::OK
+    );
+    // and the victim from home too.
+    assert_eq!(
+        login_from(&api, "203.0.113.50", &victim, "password123").await.0,
+        StatusCode::OK
+    );
+
+    // Spraying from the office across many accounts (ten times the limit): accounts not
+    // known at the office are refused there, the regular still gets in.
+    let mut refused_at = None;
+    for i in 0..40 {
+        let (s, _) = login_from(&api, office, &format!("spray{i}@example.com"), "Winter2026!").await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            refused_at = Some(i);
+            break;
+        }
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // 30 failures from the office in all, the 3 against the victim included.
+    assert_eq!(refused_at, Some(27), "spraying was not stopped at ten times the limit");
+    let newcomer = format!("{}@example.com", unique("newcomer"));
+    api.register(&newcomer).await;
+    let (s, b) = login_from(&api, office, &newcomer, "password123").await;
+    assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+    assert_eq!(
+        login_from(&api, office, &regular, "password123").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_from(&api, "203.0.113.51", &newcomer, "password123").await.0,
+        StatusCode::OK
+    );
+
+    // One account guessed from many addresses: stopped everywhere after ten times the limit.
+    for i in 0..30 {
+        let (s, _) = login_from(&api, &format!("192.0.2.{}", i + 1), &colleague, "guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (s, _) = login_from(&api, "192.0.2.200", &colleague, "password123").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// `X-Forwarded-For` counts only from a peer in `GODRIVE_TRUSTED_PROXIES`: from anyone else
+/// it is ignored, so a client cannot pick the address its failures are counted under.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_LOGIN_MAX_FAILURES", "3")]).await;
     let api = Api::new(&srv);
-    let email = format!("{}@example.com", unique("addr"));
+    let email = format!("{}@example.com", unique("xff"));
     api.register(&email).await;
-    // Three different accounts guessed from one address...
+    // Each attempt claims a new address; all are counted under the socket's (127.0.0.1).
     for i in 0..3 {
-        let (s, _) = api.login(&format!("guess{i}@example.com"), "wrong-password").await;
+        let (s, _) = login_from(&api, &format!("192.0.2.{i}"), &email, "guess").await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    // ...and that address is refused even for a good password.
-    let (s, b) = api.login(&email, "password123").await;
+    let (s, b) = login_from(&api, "192.0.2.99", &email, "password123").await;
     assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+}
+
+/// Registration costs a bcrypt hash: it is throttled per client address.
+#[tokio::test]
+async fn registration_is_throttled_per_client_address() {
+    let srv = TestServer::start_with(
+        Backend::Fs,
+        &[
+            ("GODRIVE_REGISTER_MAX_PER_HOUR", "3"),
+            ("GODRIVE_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await;
+    let api = Api::new(&srv);
+    let register_from = |addr: &'static str| {
+        let (http, base) = (api.http.clone(), api.base.clone());
+        async move {
+            let resp = http
+                .post(format!("{base}/auth/register"))
+                .header("x-forwarded-for", addr)
+                .json(&json!({"email": format!("{}@example.com", unique("many")), "password": "password123"}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(register_from("198.51.100.1").await.0, StatusCode::CREATED);
+    }
+    let (s, b) = register_from("198.51.100.1").await;
+    assert_eq!((s, code(&b)), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+    assert_eq!(register_from("198.51.100.2").await.0, StatusCode::CREATED);
+}
+
+/// Passwords are never silently truncated (bcrypt reads 72 bytes); emails have one form
+/// (NFKC, trimmed, lower-cased), so a look-alike cannot sit beside an existing account, and
+/// invisible characters are refused. Bad input is a 400, never a 500.
+#[tokio::test]
+async fn passwords_are_not_truncated_and_emails_have_one_form() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let reg = |email: String, password: String| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/auth/register",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await
+        }
+    };
+    let local = unique("admin");
+    let email = format!("{local}@example.com");
+    let long = "x".repeat(73);
+    let (s, b) = reg(email.clone(), long.clone()).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_error"), "{b}");
+    // 72 bytes is the most, counted in bytes: 24 euro signs are 72, 25 are 75.
+    let (s, b) = reg(email.clone(), "€".repeat(25)).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "validation_error"), "{b}");
+    let exact = "€".repeat(24);
+    let (s, b) = reg(email.clone(), exact.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["email"], email);
+    assert_eq!(api.login(&email, &exact).await.0, StatusCode::OK);
+
+    // The fullwidth twin, an uppercase and padded twin: the same account.
+    let fullwidth: String = local
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => char::from_u32(c as u32 - 'a' as u32 + 0xFF41).unwrap(),
+            other => other,
+        })
+        .collect();
+    for twin in [
+        format!("{fullwidth}@example.com"),
+        format!("  {}@EXAMPLE.com ", local.to_uppercase()),
+    ] {
+        let (s, b) = reg(twin.clone(), "password123".into()).await;
+        assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "email_taken"), "{twin}: {b}");
+        assert_eq!(api.login(&twin, &exact).await.0, StatusCode::OK, "{twin}");
+    }
+    for hidden in [
+        format!("{local}\u{200B}@example.com"),
+        format!("\u{FEFF}{local}@example.com"),
+        format!("{local}\u{0000}@example.com"),
+        format!("{local}\u{0007}@example.com"),
+        format!("{local}@exa\u{00AD}mple.com"),
+    ] {
+        let (s, b) = reg(hidden.clone(), "password123".into()).await;
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::BAD_REQUEST, "validation_error"),
+            "{hidden:?}: {b}"
+        );
+        let (s, b) = api.login(&hidden, "password123").await;
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::BAD_REQUEST, "validation_error"),
+            "{hidden:?}: {b}"
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from users where lower(email) like $1")
+        .bind(format!("%{local}%"))
+        .fetch_one(&srv.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// A hash made before the 72-byte rule (a longer password, as bcrypt truncated it) still
+/// logs in.
+#[tokio::test]
+async fn hashes_made_before_the_password_rule_keep_working() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let api = Api::new(&srv);
+    let email = format!("{}@example.com", unique("old"));
+    let old_password = "p".repeat(100);
+    let hash = godrive::crypto::hash_password(&old_password, 4).unwrap();
+    godrive::db::users::create(&srv.state.db, &email, &hash, false, None)
+        .await
+        .unwrap();
+    assert_eq!(api.login(&email, &old_password).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -530,6 +530,39 @@ async fn presigned_image_renders_and_pdf_opens() {
     assert!(!nav.dom.contains("Error") && !nav.dom.contains("<Code>"), "{ctx}");
 }
 
+/// An HTML object opened in the browser runs in a sandbox: its script does not run, so it
+/// cannot read GoDrive's origin (storage, cookies, `/v1` with the visitor's session). The
+/// same page from the page server runs its script: the check can fail.
+#[tokio::test]
+async fn user_html_runs_sandboxed() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let bucket = unique("active");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let html = std::fs::read(browser_dir().join("active.html")).unwrap();
+    put(&s3, &bucket, "site/active.html", html, "text/html").await;
+
+    let page = PageServer::start(json!({})).await;
+    let control = navigate(&format!("{}/active.html", page.origin())).await;
+    assert!(
+        control.dom.contains("SCRIPT-RAN"),
+        "the control page's script did not run: the check below would prove nothing\n{}",
+        control.dom
+    );
+
+    let nav = navigate(&presign_get(&s3, &bucket, "site/active.html").await).await;
+    let ctx = format!("\n--- response\n{}\n--- DOM\n{}", nav.response.join("\n"), nav.dom);
+    assert!(nav.status_line().contains(" 200"), "{ctx}");
+    assert_eq!(nav.header("content-security-policy"), Some("sandbox"), "{ctx}");
+    assert_eq!(nav.header("x-content-type-options"), Some("nosniff"), "{ctx}");
+    assert!(nav.dom.contains("static text"), "the page did not render{ctx}");
+    assert!(
+        !nav.dom.contains("SCRIPT-RAN"),
+        "user HTML ran a script on GoDrive's origin{ctx}"
+    );
+}
+
 /// A `<video>` plays from a presigned GET and seeks to the middle; the server's own request
 /// log shows the GETs answered 206 (ranges).
 #[tokio::test]

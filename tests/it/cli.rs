@@ -82,3 +82,27 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
     assert!(report.contains("0 objects missing their blob"), "{report}");
     drop(server);
 }
+
+/// `godrive user create` follows the same account rules as registration through the API:
+/// no password past bcrypt's 72 bytes, no invisible characters, one form per email.
+#[tokio::test]
+async fn user_create_follows_the_account_rules() {
+    let dep = Deployment::new("cli_rules");
+    let create = |email: &str, password: &str| {
+        let mut c = dep.command(0);
+        c.args(["user", "create", "--email", email, "--password", password]);
+        async move { tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap() }
+    };
+    let out = create("rules@example.com", &"x".repeat(73)).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("72 bytes"));
+    let out = create("ru\u{200B}les@example.com", "password123").await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invisible"));
+    let out = create("  Rules@Example.com ", "password123").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rules@example.com"));
+    // The fullwidth twin is the same address.
+    let out = create("ｒｕｌｅｓ@example.com", "password123").await;
+    assert!(!out.status.success(), "a look-alike was created beside the original");
+}
