@@ -358,3 +358,68 @@ async fn put_links_expiry_key_deletion_and_the_maximum_lifetime() {
         403
     );
 }
+
+/// A SigV2 query-string URL for a GET, signed by hand the way s3s verifies it: base64 of
+/// HMAC-SHA1 over "GET\n\n\n{Expires}\n/{bucket}/{key}", `Expires` in epoch seconds.
+fn sigv2_get_url(srv: &TestServer, u: &TestUser, bucket: &str, key: &str, expires: i64) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let to_sign = format!("GET\n\n\n{expires}\n/{bucket}/{key}");
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(u.secret.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = percent_encoding::utf8_percent_encode(&signature, percent_encoding::NON_ALPHANUMERIC);
+    format!(
+        "{}/{bucket}/{key}?AWSAccessKeyId={}&Expires={expires}&Signature={signature}",
+        srv.url(),
+        u.access_key
+    )
+}
+
+/// SigV2 URLs name the moment they die (`Expires`) rather than a lifetime; the maximum
+/// lifetime holds for them too.
+#[tokio::test]
+async fn sigv2_urls_live_no_longer_than_the_maximum() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_PRESIGN_MAX_EXPIRY", "1h")]).await;
+    let u = srv.user().await;
+    let b = bucket_with(&srv, &u, "v2.txt", b"signed v2", "text/plain").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // Within the maximum: served.
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 600)).await,
+        (200, "signed v2".into())
+    );
+    assert_eq!(fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 3500)).await.0, 200);
+    // Beyond it: refused like a SigV4 URL with too long an X-Amz-Expires, signature valid.
+    for expires in [now + 3700, now + 8 * 24 * 3600, i64::from(i32::MAX)] {
+        let (status, code) = fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", expires)).await;
+        assert_eq!((status, code.as_str()), (400, "AuthorizationQueryParametersError"));
+    }
+    // Past: expired (s3s's own check), and a forged signature is still refused as such.
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now - 10)).await,
+        (403, "AccessDenied".into())
+    );
+    let mut stranger = u.clone();
+    stranger.secret = "not-the-secret".into();
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &stranger, &b, "v2.txt", now + 600)).await,
+        (403, "SignatureDoesNotMatch".into())
+    );
+
+    // With the default maximum (7 days, S3's own limit for SigV4), a week and a day is
+    // refused too.
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = bucket_with(&srv, &u, "v2.txt", b"signed v2", "text/plain").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 6 * 24 * 3600))
+            .await
+            .0,
+        200
+    );
+    let (status, code) = fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 8 * 24 * 3600)).await;
+    assert_eq!((status, code.as_str()), (400, "AuthorizationQueryParametersError"));
+}
