@@ -423,3 +423,99 @@ async fn sigv2_urls_live_no_longer_than_the_maximum() {
     let (status, code) = fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 8 * 24 * 3600)).await;
     assert_eq!((status, code.as_str()), (400, "AuthorizationQueryParametersError"));
 }
+
+/// The rows `presign_audit` holds for an access key: (user id, link id, status).
+async fn audit_rows_of_key(srv: &TestServer, key: &str) -> Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>, i32)> {
+    sqlx::query_as("select user_id, link_id, status from presign_audit where access_key_id = $1 order by id")
+        .bind(key)
+        .fetch_all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+/// A presigned request is audited under the user who signed it, never under the owner of a
+/// link id it carries, and only a URL signed with the link's own key lands in that link's
+/// audit.
+#[tokio::test]
+async fn refused_presigned_requests_are_audited_under_their_signer_not_the_links_owner() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let a = srv.user().await;
+    let b = srv.user().await;
+    let api_a = Api::new(&srv, &a);
+    let bucket_a = bucket_with(&srv, &a, "a.txt", b"of a", "text/plain").await;
+    let bucket_b = bucket_with(&srv, &b, "b.txt", b"of b", "text/plain").await;
+    let (status, link) = api_a
+        .presign(json!({"bucket": bucket_a, "key": "a.txt", "method": "GET", "expires_in": 600}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let link_id = link["id"].as_str().unwrap().to_owned();
+    let a_url = link["url"].as_str().unwrap().to_owned();
+
+    // B signs, with B's own key, URLs carrying A's link id: for A's object, and for B's
+    // own. The link check refuses both (the link was not signed with B's key).
+    let sign_b = |bucket: &str, key: &str| {
+        godrive::presign::sign_url(
+            &godrive::presign::UrlRequest {
+                base: &srv.url(),
+                method: "GET",
+                bucket,
+                key,
+                params: vec![(godrive::presign::LINK_PARAM, link_id.clone())],
+                region: "us-east-1",
+                expires_in: Duration::from_secs(600),
+            },
+            &b.access_key,
+            &b.secret,
+            std::time::SystemTime::now(),
+        )
+        .unwrap()
+    };
+    let on_a = sign_b(&bucket_a, "a.txt");
+    assert_eq!(fetch(&on_a).await, (403, "AccessDenied".into()));
+    let on_b = sign_b(&bucket_b, "b.txt");
+    assert_eq!(fetch(&on_b).await, (403, "AccessDenied".into()));
+    // ...and one that fails its signature (B's key id, tampered after signing).
+    let forged = on_b.replace("b.txt", "c.txt");
+    assert_eq!(fetch(&forged).await, (403, "SignatureDoesNotMatch".into()));
+    // A's own use of the link is served.
+    assert_eq!(fetch(&a_url).await, (200, "of a".into()));
+
+    srv.state.audit.flush(&srv.state.db).await.unwrap();
+    // B's attempts: under B, attached to no link.
+    let rows = audit_rows_of_key(&srv, &b.access_key).await;
+    assert_eq!(
+        rows,
+        vec![
+            (Some(b.id), None, 403),
+            (Some(b.id), None, 403),
+            (Some(b.id), None, 403)
+        ]
+    );
+    // A's link audit: its creation and A's own use, under A; none of B's attempts.
+    let (status, acc) = api_a.get(&format!("/presign/{link_id}/accesses")).await;
+    assert_eq!(status, 200);
+    let seen: Vec<(String, String, i64)> = acc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap().to_owned(),
+                r["user_id"].as_str().unwrap().to_owned(),
+                r["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let a_id = a.id.to_string();
+    assert_eq!(
+        seen,
+        vec![("created".into(), a_id.clone(), 201), ("used".into(), a_id, 200)],
+        "{acc}"
+    );
+    let rows = audit_rows_of_key(&srv, &a.access_key).await;
+    let link_uuid: uuid::Uuid = link_id.parse().unwrap();
+    assert_eq!(
+        rows,
+        vec![(Some(a.id), Some(link_uuid), 201), (Some(a.id), Some(link_uuid), 200)]
+    );
+}
