@@ -87,6 +87,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let dest_bucket = owned_bucket(&req)?;
         let user_id = caller(&req)?.user_id;
         let input = req.input;

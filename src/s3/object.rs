@@ -249,6 +249,7 @@ fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
 
 impl GoDriveS3 {
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let limited = caller(&req)?.limited;
         let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
@@ -313,6 +314,7 @@ impl GoDriveS3 {
         let put = req.map_input(|()| input);
         let out = self.do_put_object(put).await?.output;
         Ok(S3Response::new(PostObjectOutput {
+        super::sse::refuse_encryption(&req)?;
             e_tag: out.e_tag,
             checksum_crc32: out.checksum_crc32,
             checksum_crc32c: out.checksum_crc32c,
@@ -338,6 +340,7 @@ impl GoDriveS3 {
         // then the row has changed too, so read it again (once).
         let mut attempt = 0;
         let (obj, body, range) = loop {
+        super::sse::refuse_encryption(&req)?;
             let obj = self.find(bucket_id, &input.key).await?;
             check_conditions(
                 &obj,
@@ -400,6 +403,7 @@ impl GoDriveS3 {
             return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
         let obj = self.find(bucket_id, &input.key).await?;
+        super::sse::refuse_encryption(&req)?;
         check_conditions(
             &obj,
             input.if_match.as_ref(),

@@ -23,4 +23,5 @@ mod ops;
 mod presign;
 mod process;
 mod quota;
+mod sse;
 mod usage;

@@ -147,6 +147,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
         check_key(&i.key)?;
@@ -278,6 +279,7 @@ impl GoDriveS3 {
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let len = declared_length(i.content_length)?;
+        super::sse::refuse_encryption(&req)?;
         let digests = self
             .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
             .await?;
@@ -299,6 +301,7 @@ impl GoDriveS3 {
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let (_, src) = self.copy_source(user_id, &i.copy_source).await?;
+        super::sse::refuse_encryption(&req)?;
         SourceConditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
