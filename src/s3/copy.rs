@@ -128,9 +128,15 @@ impl GoDriveS3 {
         }
 
         // A copy counts like an upload of the source's size.
-        let reservation = crate::quota::reserve(&self.state.db, dest_bucket, Target::Key(&input.key), src.size as u64)
-            .await
-            .map_err(error::quota)?;
+        let reservation = crate::quota::reserve(
+            &self.state.db,
+            self.state.instance_id,
+            dest_bucket,
+            Target::Key(&input.key),
+            src.size as u64,
+        )
+        .await
+        .map_err(error::quota)?;
         let pending = PendingBlob::new(self.state.storage.clone());
         self.state
             .storage

@@ -268,9 +268,15 @@ impl GoDriveS3 {
         // reserve against; a limit set meanwhile is still checked when the object commits.
         let reservation = match limited {
             true => Some(
-                crate::quota::reserve(&self.state.db, bucket_id, Target::Key(&input.key), len)
-                    .await
-                    .map_err(error::quota)?,
+                crate::quota::reserve(
+                    &self.state.db,
+                    self.state.instance_id,
+                    bucket_id,
+                    Target::Key(&input.key),
+                    len,
+                )
+                .await
+                .map_err(error::quota)?,
             ),
             false => None,
         };
@@ -308,13 +314,13 @@ impl GoDriveS3 {
         &self,
         req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let mut input = None;
         let req = req.map_input(|i| input = Some(post_to_put(i)));
         let input = input.expect("map_input ran").map_err(error::internal)?;
         let put = req.map_input(|()| input);
         let out = self.do_put_object(put).await?.output;
         Ok(S3Response::new(PostObjectOutput {
-        super::sse::refuse_encryption(&req)?;
             e_tag: out.e_tag,
             checksum_crc32: out.checksum_crc32,
             checksum_crc32c: out.checksum_crc32c,
@@ -334,13 +340,13 @@ impl GoDriveS3 {
     }
 
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         // An overwrite may delete the blob between reading the row and opening the blob;
         // then the row has changed too, so read it again (once).
         let mut attempt = 0;
         let (obj, body, range) = loop {
-        super::sse::refuse_encryption(&req)?;
             let obj = self.find(bucket_id, &input.key).await?;
             check_conditions(
                 &obj,
@@ -397,13 +403,13 @@ impl GoDriveS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         if input.version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
         let obj = self.find(bucket_id, &input.key).await?;
-        super::sse::refuse_encryption(&req)?;
         check_conditions(
             &obj,
             input.if_match.as_ref(),

@@ -201,9 +201,15 @@ impl GoDriveS3 {
     ) -> S3Result<upload::Digests> {
         // Each part reserves its length before its body is read; the reservations settle
         // when the upload completes and are released when it is aborted.
-        let reservation = crate::quota::reserve(&self.state.db, upload.bucket_id, crate::quota::Target::Part, len)
-            .await
-            .map_err(error::quota)?;
+        let reservation = crate::quota::reserve(
+            &self.state.db,
+            self.state.instance_id,
+            upload.bucket_id,
+            crate::quota::Target::Part,
+            len,
+        )
+        .await
+        .map_err(error::quota)?;
         let blob = BlobId(upload.blob_id);
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
@@ -273,13 +279,13 @@ impl GoDriveS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let expected = Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let len = declared_length(i.content_length)?;
-        super::sse::refuse_encryption(&req)?;
         let digests = self
             .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
             .await?;
@@ -295,13 +301,13 @@ impl GoDriveS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let user_id = caller(&req)?.user_id;
         let i = req.input;
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let (_, src) = self.copy_source(user_id, &i.copy_source).await?;
-        super::sse::refuse_encryption(&req)?;
         SourceConditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
