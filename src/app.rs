@@ -50,6 +50,9 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Requests per access key (`GODRIVE_KEY_RATE_LIMIT`).
     pub key_rate: crate::ratelimit::KeyRateLimit,
+    /// This instance's id, random per start: its lease row (see `lease`) and the quota
+    /// reservations of its uploads in flight carry it.
+    pub instance_id: uuid::Uuid,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ impl AppState {
             requests: RequestCounter::default(),
             audit: AuditLog::default(),
             key_rate,
+            instance_id: uuid::Uuid::new_v4(),
         }
     }
 }

@@ -240,6 +240,11 @@ pub struct Config {
     /// `GODRIVE_PUBLIC_URL` (unset): scheme and host of presigned URLs GoDrive makes; unset,
     /// the host the request came to.
     pub public_url: Option<String>,
+    /// `GODRIVE_INSTANCE_LEASE_SECS` (60, at least 4): how long a serving instance's lease
+    /// lasts unless renewed. It is renewed every quarter of it and every instance sweeps
+    /// every half of it, so the quota reservations of an instance that died are released
+    /// within about 1.5 leases.
+    pub instance_lease_secs: u64,
 }
 
 /// Where settings come from: a name to value lookup, in precedence order already merged.
@@ -410,6 +415,7 @@ impl Config {
                 a => Some(a.to_owned()),
             },
             public_url: s.get("GODRIVE_PUBLIC_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            instance_lease_secs: s.parse("GODRIVE_INSTANCE_LEASE_SECS", 60)?,
         })
     }
 
@@ -463,6 +469,9 @@ impl Config {
             return reject(
                 "GODRIVE_ADMIN_EMAIL needs GODRIVE_ADMIN_PASSWORD of at least 8 characters and at most 72 bytes",
             );
+        }
+        if self.instance_lease_secs < 4 {
+            return reject("GODRIVE_INSTANCE_LEASE_SECS must be at least 4");
         }
         if self.minio.bucket.is_empty() {
             return reject("MINIO_BUCKET must not be empty");
@@ -597,6 +606,7 @@ pub const SETTINGS: &[&str] = &[
     "GODRIVE_REGISTER_MAX_PER_HOUR",
     "GODRIVE_MAX_HEADER_BYTES",
     "GODRIVE_KEY_RATE_LIMIT",
+    "GODRIVE_INSTANCE_LEASE_SECS",
 ];
 
 fn read_profile(path: &std::path::Path) -> Result<HashMap<String, String>, ConfigError> {

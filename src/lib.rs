@@ -21,6 +21,8 @@ pub mod crypto;
 pub mod db;
 /// Garbage collection of backend blobs no metadata row references.
 pub mod gc;
+/// Instance leases: the heartbeat, and the sweep of dead instances' quota reservations.
+pub mod lease;
 /// Prometheus metrics of this instance.
 pub mod metrics;
 /// Presigned URLs: reading their query, signing the ones GoDrive makes.

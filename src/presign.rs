@@ -20,6 +20,8 @@ pub struct Presigned {
     pub access_key_id: String,
     /// `X-Amz-Expires` (SigV4) in seconds.
     pub expires_secs: Option<u64>,
+    /// `Expires` (SigV2): when the URL dies, in seconds since the Unix epoch.
+    pub expires_at: Option<i64>,
     /// The link id, for URLs made by GoDrive; `Some(None)` if present but not a UUID.
     pub link: Option<Option<Uuid>>,
 }
@@ -30,6 +32,7 @@ impl Presigned {
         let query = query?;
         let mut p = Self::default();
         let (mut v4, mut v2) = (false, false);
+        let mut expires = None;
         for pair in query.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = percent_decode_str(v).decode_utf8_lossy();
@@ -41,9 +44,15 @@ impl Presigned {
                 }
                 "AWSAccessKeyId" => p.access_key_id = v.into_owned(),
                 "X-Amz-Expires" => p.expires_secs = v.parse().ok(),
+                "Expires" => expires = Some(v.parse().unwrap_or(i64::MAX)),
                 LINK_PARAM => p.link = Some(v.parse().ok()),
                 _ => {}
             }
+        }
+        // `Expires` means something only to SigV2 (unparsable: as far as can be, so it is
+        // refused rather than let through).
+        if v2 && !v4 {
+            p.expires_at = expires;
         }
         (v4 || v2).then_some(p)
     }
@@ -129,6 +138,12 @@ mod tests {
         assert_eq!(p.link, Some(Some(id)));
         let v2 = Presigned::from_query(Some("AWSAccessKeyId=K2&Expires=1&Signature=x")).unwrap();
         assert_eq!((v2.access_key_id.as_str(), v2.link), ("K2", None));
+        assert_eq!((v2.expires_secs, v2.expires_at), (None, Some(1)));
+        let v2 = Presigned::from_query(Some("AWSAccessKeyId=K2&Expires=soon&Signature=x")).unwrap();
+        assert_eq!(v2.expires_at, Some(i64::MAX));
+        // A SigV4 URL's stray `Expires` parameter is not its expiry.
+        let v4 = Presigned::from_query(Some("Expires=9&X-Amz-Expires=60&X-Amz-Signature=x")).unwrap();
+        assert_eq!((v4.expires_secs, v4.expires_at), (Some(60), None));
         assert_eq!(Presigned::from_query(Some("list-type=2")), None);
         assert_eq!(Presigned::from_query(None), None);
     }

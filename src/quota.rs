@@ -7,8 +7,10 @@ use uuid::Uuid;
 pub use crate::db::quota::Target;
 use crate::db::{self, DbError, quota::Refusal};
 
-/// How long a reservation may live: an instance that crashes mid-upload leaves its
-/// reservations behind, and they are released once this has passed.
+/// How long a reservation may live. An instance that dies mid-upload leaves its uploads'
+/// reservations behind; they are released once its lease lapses (see `lease`). The
+/// reservations multipart parts hold outlive any instance and are released once this has
+/// passed, if their upload is neither completed nor aborted by then.
 pub const RESERVATION_TTL_SECS: i64 = 24 * 3600;
 
 /// Why an upload may not start.
@@ -54,18 +56,25 @@ impl Drop for Reservation {
             let (db, id) = (self.db.clone(), self.id);
             tokio::spawn(async move {
                 if let Err(e) = db::quota::release(&db, id).await {
-                    tracing::warn!(error = %e, "could not release a reservation; it expires on its own");
+                    tracing::warn!(error = %e, "could not release a reservation; the sweeper releases it");
                 }
             });
         }
     }
 }
 
-/// Reserves room for `len` bytes for `target` in `bucket_id` (see `db::quota::reserve`).
-pub async fn reserve(db: &PgPool, bucket_id: Uuid, target: Target<'_>, len: u64) -> Result<Reservation, QuotaError> {
+/// Reserves room for `len` bytes for `target` in `bucket_id` (see `db::quota::reserve`),
+/// held by the serving `instance` (`AppState::instance_id`) until settled or released.
+pub async fn reserve(
+    db: &PgPool,
+    instance: Uuid,
+    bucket_id: Uuid,
+    target: Target<'_>,
+    len: u64,
+) -> Result<Reservation, QuotaError> {
     let len = i64::try_from(len).map_err(|_| QuotaError::Exceeded("This upload is too large.".into()))?;
     let mut conn = db.acquire().await.map_err(DbError::from)?;
-    let id = db::quota::reserve(&mut conn, bucket_id, target, len, RESERVATION_TTL_SECS).await??;
+    let id = db::quota::reserve(&mut conn, instance, bucket_id, target, len, RESERVATION_TTL_SECS).await??;
     Ok(Reservation {
         db: db.clone(),
         id,

@@ -165,12 +165,14 @@ async fn upload(
                     None => crate::quota::Target::UnknownKey,
                 };
                 let len = declared.unwrap_or(limit).min(limit);
-                reservation = Some(crate::quota::reserve(&state.db, bucket.id, target, len).await.map_err(
-                    |e| match e {
-                        crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
-                        crate::quota::QuotaError::Db(e) => e.into(),
-                    },
-                )?);
+                reservation = Some(
+                    crate::quota::reserve(&state.db, state.instance_id, bucket.id, target, len)
+                        .await
+                        .map_err(|e| match e {
+                            crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
+                            crate::quota::QuotaError::Db(e) => e.into(),
+                        })?,
+                );
                 let pending = PendingBlob::new(state.storage.clone());
                 // The field borrows the form, so it is pumped through a small channel into
                 // the storage write, which needs an owned stream.

@@ -113,11 +113,11 @@ pub struct AuditRow {
     pub at: OffsetDateTime,
     /// `created` or `used`.
     pub event: String,
-    /// The link, for URLs made by GoDrive.
+    /// The link, for URLs made by GoDrive (stored only if signed with the link's own key).
     pub link_id: Option<Uuid>,
     /// The signing key.
     pub access_key_id: Option<String>,
-    /// The key's owner.
+    /// The key's owner: the signer, never the owner of a link id the URL carries.
     pub user_id: Option<Uuid>,
     /// Bucket name.
     pub bucket: Option<String>,
@@ -135,7 +135,11 @@ pub struct AuditRow {
     pub user_agent: Option<String>,
 }
 
-/// Writes audit rows in one statement; `user_id` is resolved from the access key.
+/// Writes audit rows in one statement. A row belongs to whoever signed the request: its
+/// `user_id` is the authenticated caller or, for a request that failed its signature, the
+/// owner of the access key it names; never the owner of a link id it carries. That link id
+/// is kept only when the link was made with that same access key, so a user's link audit
+/// shows no attempts that others made with their own keys and a borrowed link id.
 pub async fn insert_audit(db: impl PgExecutor<'_>, rows: &[AuditRow]) -> Result<(), DbError> {
     if rows.is_empty() {
         return Ok(());
@@ -144,7 +148,9 @@ pub async fn insert_audit(db: impl PgExecutor<'_>, rows: &[AuditRow]) -> Result<
     sqlx::query(
         "insert into presign_audit
              (at, event, link_id, access_key_id, user_id, bucket, key, method, status, bytes, client_addr, user_agent)
-         select a.at, a.event, a.link_id, a.access_key_id,
+         select a.at, a.event,
+                (select l.id from presigned_links l where l.id = a.link_id and l.access_key_id = a.access_key_id),
+                a.access_key_id,
                 coalesce(a.user_id, (select k.user_id from access_keys k where k.access_key_id = a.access_key_id)),
                 a.bucket, a.key, a.method, a.status, a.bytes, a.client_addr, a.user_agent
            from unnest($1::timestamptz[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[],

@@ -5,6 +5,7 @@
 pub mod access_keys;
 pub mod buckets;
 pub mod history;
+pub mod leases;
 pub mod links;
 pub mod multipart;
 pub mod objects;

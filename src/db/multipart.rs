@@ -175,8 +175,12 @@ pub async fn put_part(tx: &mut PgConnection, upload_id: Uuid, part: &NewPart<'_>
     .bind(part.number)
     .fetch_optional(&mut *tx)
     .await?;
+    // The part row takes the reservation over from the instance that made it, in the same
+    // statement: from now on it follows the upload (completion settles it, abort releases
+    // it), not the instance's lease.
     sqlx::query(
-        "insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums, reservation_id)
+        "with handed_over as (update reservations set instance_id = null where id = $7)
+         insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums, reservation_id)
          values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (upload_id, part_number) do update
             set size = excluded.size, etag = excluded.etag, backend_part = excluded.backend_part,

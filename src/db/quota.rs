@@ -38,11 +38,13 @@ pub enum Target<'a> {
     Part,
 }
 
-/// Reserves room for an upload of `len` bytes for `target`: one statement (the
-/// `reserve_quota` function, migration 0011) making one conditional update per limit, so
-/// either every counter moves and the reservation exists, or nothing changes.
+/// Reserves room for an upload of `len` bytes for `target`, on behalf of the serving
+/// `instance` (whose lease keeps it alive): one statement (the `reserve_quota` function,
+/// migration 0013) making one conditional update per limit, so either every counter moves
+/// and the reservation exists, or nothing changes.
 pub async fn reserve(
     db: &mut PgConnection,
+    instance: Uuid,
     bucket_id: Uuid,
     target: Target<'_>,
     len: i64,
@@ -54,8 +56,9 @@ pub async fn reserve(
         Target::UnknownKey | Target::Part => None,
     };
     let (refusal, limit): (Option<String>, Option<i64>) =
-        sqlx::query_as("select refusal, limit_value from reserve_quota($1, $2, $3, $4, $5, $6)")
+        sqlx::query_as("select refusal, limit_value from reserve_quota($1, $2, $3, $4, $5, $6, $7)")
             .bind(id)
+            .bind(instance)
             .bind(bucket_id)
             .bind(key)
             .bind(target == Target::Part)
@@ -90,7 +93,8 @@ pub async fn release(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, DbError> 
     Ok(released.unwrap_or(0))
 }
 
-/// Releases every reservation past its expiry (left by instances that crashed mid-upload).
+/// Releases every reservation past its expiry (parts of multipart uploads left open that
+/// long, and reservations from before instance leases).
 pub async fn release_expired(db: &mut PgConnection) -> Result<u64, DbError> {
     let ids: Vec<Uuid> = sqlx::query_scalar("select id from reservations where expires_at < now()")
         .fetch_all(&mut *db)

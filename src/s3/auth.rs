@@ -133,13 +133,27 @@ async fn check_presigned(
     key: Option<&str>,
 ) -> S3Result<()> {
     let max = state.config.presign_max_expiry.0.min(7 * 24 * 3600);
-    if p.expires_secs.is_some_and(|e| e > max) {
+    let too_long = |message: String| {
         let mut e = s3s::S3Error::with_message(
             s3s::S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),
-            format!("X-Amz-Expires must be less than or equal to {max} seconds."),
+            message,
         );
         e.set_status_code(http::StatusCode::BAD_REQUEST);
-        return Err(e);
+        e
+    };
+    if p.expires_secs.is_some_and(|e| e > max) {
+        return Err(too_long(format!(
+            "X-Amz-Expires must be less than or equal to {max} seconds."
+        )));
+    }
+    // SigV2 names the moment the URL dies instead of a lifetime. S3 itself sets SigV2 URLs
+    // no limit; the policy holds for every signature version, so one that outlives now +
+    // the maximum is refused with the error SigV4's check answers.
+    let latest = time::OffsetDateTime::now_utc().unix_timestamp() + i64::try_from(max).unwrap_or(i64::MAX);
+    if p.expires_at.is_some_and(|at| at > latest) {
+        return Err(too_long(format!(
+            "Expires must be no later than {max} seconds from now."
+        )));
     }
     let Some(link) = p.link else {
         return Ok(());

@@ -87,6 +87,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let dest_bucket = owned_bucket(&req)?;
         let user_id = caller(&req)?.user_id;
         let input = req.input;
@@ -127,9 +128,15 @@ impl GoDriveS3 {
         }
 
         // A copy counts like an upload of the source's size.
-        let reservation = crate::quota::reserve(&self.state.db, dest_bucket, Target::Key(&input.key), src.size as u64)
-            .await
-            .map_err(error::quota)?;
+        let reservation = crate::quota::reserve(
+            &self.state.db,
+            self.state.instance_id,
+            dest_bucket,
+            Target::Key(&input.key),
+            src.size as u64,
+        )
+        .await
+        .map_err(error::quota)?;
         let pending = PendingBlob::new(self.state.storage.clone());
         self.state
             .storage

@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod list;
 pub mod multipart;
 pub mod object;
+mod sse;
 pub mod tagging;
 pub mod upload;
 

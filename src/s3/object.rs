@@ -249,6 +249,7 @@ fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
 
 impl GoDriveS3 {
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let limited = caller(&req)?.limited;
         let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
@@ -267,9 +268,15 @@ impl GoDriveS3 {
         // reserve against; a limit set meanwhile is still checked when the object commits.
         let reservation = match limited {
             true => Some(
-                crate::quota::reserve(&self.state.db, bucket_id, Target::Key(&input.key), len)
-                    .await
-                    .map_err(error::quota)?,
+                crate::quota::reserve(
+                    &self.state.db,
+                    self.state.instance_id,
+                    bucket_id,
+                    Target::Key(&input.key),
+                    len,
+                )
+                .await
+                .map_err(error::quota)?,
             ),
             false => None,
         };
@@ -307,6 +314,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<PostObjectInput>,
     ) -> S3Result<S3Response<PostObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let mut input = None;
         let req = req.map_input(|i| input = Some(post_to_put(i)));
         let input = input.expect("map_input ran").map_err(error::internal)?;
@@ -332,6 +340,7 @@ impl GoDriveS3 {
     }
 
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         // An overwrite may delete the blob between reading the row and opening the blob;
@@ -394,6 +403,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
         if input.version_id.as_deref().is_some_and(|v| v != "null") {

@@ -44,7 +44,8 @@ pub async fn serve_with_listener(
     crate::api::admin::bootstrap_admin(&state)
         .await
         .map_err(ServeError::Bootstrap)?;
-    spawn_reservation_sweeper(state.clone());
+    // The lease exists before the first request can reserve quota under it.
+    crate::lease::spawn(state.clone()).await;
     state
         .requests
         .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
@@ -134,27 +135,6 @@ pub async fn serve_with_listener(
         tracing::warn!(error = %e, "could not write the presigned-URL audit at shutdown");
     }
     Ok(())
-}
-
-/// Every few minutes, releases quota reservations whose instance died mid-upload. Every
-/// instance sweeps; releasing is idempotent.
-fn spawn_reservation_sweeper(state: AppState) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            let swept = async {
-                let mut conn = state.db.acquire().await?;
-                crate::db::quota::release_expired(&mut conn).await
-            }
-            .await;
-            match swept {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(released = n, "released expired quota reservations"),
-                Err(e) => tracing::warn!(error = %e, "could not sweep quota reservations"),
-            }
-        }
-    });
 }
 
 /// Completes on SIGINT or SIGTERM.

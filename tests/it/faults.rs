@@ -1,5 +1,6 @@
-//! Faults against the real binary: killed with SIGKILL mid-upload and restarted, and
-//! stopped with SIGTERM while a request is in flight.
+//! Faults against the real binary: killed with SIGKILL mid-upload and restarted (its quota
+//! reservations released once its lease lapses), and stopped with SIGTERM while a request
+//! is in flight.
 
 use std::time::Duration;
 
@@ -434,4 +435,229 @@ async fn a_postgres_outage_fails_fast_and_heals() {
     let report = dep.run(&["usage", "reconcile"]).await;
     assert!(report.contains("found 0 drifted counters"), "{report}");
     assert!(report.contains("0 objects missing their blob"), "{report}");
+}
+
+/// A deployment whose instances hold 4-second leases (renewed every second, swept every 2),
+/// with one user whose quota is `quota` bytes; returns the user's key, secret and a pool.
+async fn leased(prefix: &str, quota: i64) -> (Deployment, String, String, sqlx::PgPool) {
+    let mut dep = Deployment::new(prefix);
+    dep.env
+        .push(("GODRIVE_INSTANCE_LEASE_SECS".into(), LEASE_SECS.to_string()));
+    let email = format!("{prefix}@example.com");
+    let (key, secret) = dep.user_with_key(&email).await;
+    let pool = dep.pool().await;
+    sqlx::query("update users set quota_bytes = $2 where email = $1")
+        .bind(&email)
+        .bind(quota)
+        .execute(&pool)
+        .await
+        .unwrap();
+    (dep, key, secret, pool)
+}
+
+const LEASE_SECS: u64 = 4;
+
+/// The user's reserved bytes and the reservation rows: (bytes, rows, rows naming no
+/// instance).
+async fn reserved(pool: &sqlx::PgPool) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "select (select sum(reserved_bytes)::bigint from users), count(*), count(*) filter (where instance_id is null)
+           from reservations",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Waits until the reservations are `want`; panics after `within`.
+async fn reserved_becomes(pool: &sqlx::PgPool, want: (i64, i64, i64), within: Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let now = reserved(pool).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reservations {now:?}, expected {want:?} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The head of a PUT declaring `len` bytes, and no body: the answer comes before the body
+/// (a quota refusal) or not at all.
+async fn refused_before_body(port: u16, path: &str, len: usize) -> String {
+    let mut sock = start_put(port, path, len, 0).await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), sock.read(&mut answer))
+        .await
+        .expect("an answer before the body")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+/// An instance killed with SIGKILL mid-upload leaves its reservation behind; once its
+/// lease lapses, another instance's sweeper releases it (within the lease plus one sweep
+/// interval), and the user can upload that much again. A live instance's reservations
+/// are never swept, however long its upload takes.
+#[tokio::test]
+async fn a_killed_instances_reservations_are_released_once_its_lease_lapses() {
+    let mib = 1 << 20;
+    let (dep, key, secret, pool) = leased("lease", 10 * mib as i64).await;
+    let mut first = dep.serve().await;
+    let s3 = client_for(&first.url(), &key, &secret);
+    s3.create_bucket().bucket("lease").send().await.unwrap();
+    let path = presigned_put(&s3, &first.url(), "lease", "big").await;
+    let _sock = start_put(first.port, &path, 8 * mib, mib).await;
+    reserved_becomes(&pool, (8 * mib as i64, 1, 0), Duration::from_secs(5)).await;
+
+    // Another instance runs and sweeps; the first renews its lease, so its reservation
+    // outlives more than a lease and a sweep.
+    let second = dep.serve().await;
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + LEASE_SECS / 2 + 1)).await;
+    assert_eq!(reserved(&pool).await, (8 * mib as i64, 1, 0));
+
+    first.kill();
+    let killed = std::time::Instant::now();
+    // Until the lease lapses the room stays promised: the same upload is refused.
+    let s3 = client_for(&second.url(), &key, &secret);
+    let path = presigned_put(&s3, &second.url(), "lease", "again").await;
+    let answer = refused_before_body(second.port, &path, 8 * mib).await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("QuotaExceeded"), "{answer}");
+    // Released by the second instance within the lease and a sweep interval (plus a
+    // second for scheduling), and the dead instance's lease row goes too.
+    reserved_becomes(&pool, (0, 0, 0), Duration::from_secs(LEASE_SECS + LEASE_SECS / 2 + 1)).await;
+    assert!(
+        killed.elapsed() > Duration::from_secs(LEASE_SECS - 2),
+        "released before the lease could lapse"
+    );
+    let leases: i64 = sqlx::query_scalar("select count(*) from instance_leases")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(leases, 1, "only the live instance holds a lease");
+
+    // A full-size upload by that user now succeeds.
+    s3.put_object()
+        .bucket("lease")
+        .key("again")
+        .body(vec![3u8; 8 * mib].into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved(&pool).await, (0, 0, 0));
+    let used: i64 = sqlx::query_scalar("select sum(used_bytes)::bigint from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(used, 8 * mib as i64);
+}
+
+/// A multipart part's reservation belongs to its upload, not to the instance that stored
+/// it: the sweeper leaves it after that instance is killed (while releasing the half-sent
+/// part's), and completing or aborting the upload settles or releases it.
+#[tokio::test]
+async fn a_parts_reservation_outlives_its_killed_instance_until_the_upload_ends() {
+    let mib = 1 << 20;
+    let (dep, key, secret, pool) = leased("leasemp", 20 * mib as i64).await;
+    let mut first = dep.serve().await;
+    let s3 = client_for(&first.url(), &key, &secret);
+    s3.create_bucket().bucket("parts").send().await.unwrap();
+    let mut uploads = Vec::new();
+    for name in ["kept", "dropped"] {
+        let id = s3
+            .create_multipart_upload()
+            .bucket("parts")
+            .key(name)
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_owned();
+        s3.upload_part()
+            .bucket("parts")
+            .key(name)
+            .upload_id(&id)
+            .part_number(1)
+            .body(vec![1u8; 5 * mib].into())
+            .send()
+            .await
+            .unwrap();
+        uploads.push((name, id));
+    }
+    // Part 2 of the first upload half sent: its reservation is the instance's.
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("parts")
+        .key("kept")
+        .upload_id(&uploads[0].1)
+        .part_number(2)
+        .presigned(cfg)
+        .await
+        .unwrap();
+    let part_path = part.uri().strip_prefix(&first.url()).unwrap().to_owned();
+    let _sock = start_put(first.port, &part_path, 6 * mib, mib).await;
+    reserved_becomes(&pool, (16 * mib as i64, 3, 2), Duration::from_secs(5)).await;
+
+    let second = dep.serve().await;
+    first.kill();
+    // The half-sent part's reservation goes with the lease; the stored parts' stay.
+    reserved_becomes(
+        &pool,
+        (10 * mib as i64, 2, 2),
+        Duration::from_secs(LEASE_SECS + LEASE_SECS / 2 + 1),
+    )
+    .await;
+    // ...and stay through further sweeps.
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 1)).await;
+    assert_eq!(reserved(&pool).await, (10 * mib as i64, 2, 2));
+
+    // Completing settles one; aborting releases the other.
+    let s3 = client_for(&second.url(), &key, &secret);
+    let parts = s3
+        .list_parts()
+        .bucket("parts")
+        .key("kept")
+        .upload_id(&uploads[0].1)
+        .send()
+        .await
+        .unwrap();
+    let etag = parts.parts()[0].e_tag().unwrap().to_owned();
+    assert_eq!(parts.parts().len(), 1);
+    let done = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+        .parts(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(1)
+                .e_tag(etag)
+                .build(),
+        )
+        .build();
+    s3.complete_multipart_upload()
+        .bucket("parts")
+        .key("kept")
+        .upload_id(&uploads[0].1)
+        .multipart_upload(done)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved(&pool).await, (5 * mib as i64, 1, 1));
+    s3.abort_multipart_upload()
+        .bucket("parts")
+        .key("dropped")
+        .upload_id(&uploads[1].1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved(&pool).await, (0, 0, 0));
+    let head = s3.head_object().bucket("parts").key("kept").send().await.unwrap();
+    assert_eq!(head.content_length(), Some(5 * mib as i64));
+    let used: i64 = sqlx::query_scalar("select sum(used_bytes)::bigint from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(used, 5 * mib as i64);
 }

@@ -25,5 +25,6 @@ mod ops;
 mod presign;
 mod process;
 mod quota;
+mod sse;
 mod startup;
 mod usage;

@@ -358,3 +358,164 @@ async fn put_links_expiry_key_deletion_and_the_maximum_lifetime() {
         403
     );
 }
+
+/// A SigV2 query-string URL for a GET, signed by hand the way s3s verifies it: base64 of
+/// HMAC-SHA1 over "GET\n\n\n{Expires}\n/{bucket}/{key}", `Expires` in epoch seconds.
+fn sigv2_get_url(srv: &TestServer, u: &TestUser, bucket: &str, key: &str, expires: i64) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let to_sign = format!("GET\n\n\n{expires}\n/{bucket}/{key}");
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(u.secret.as_bytes()).unwrap();
+    mac.update(to_sign.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = percent_encoding::utf8_percent_encode(&signature, percent_encoding::NON_ALPHANUMERIC);
+    format!(
+        "{}/{bucket}/{key}?AWSAccessKeyId={}&Expires={expires}&Signature={signature}",
+        srv.url(),
+        u.access_key
+    )
+}
+
+/// SigV2 URLs name the moment they die (`Expires`) rather than a lifetime; the maximum
+/// lifetime holds for them too.
+#[tokio::test]
+async fn sigv2_urls_live_no_longer_than_the_maximum() {
+    let srv = TestServer::start_with(Backend::Fs, &[("GODRIVE_PRESIGN_MAX_EXPIRY", "1h")]).await;
+    let u = srv.user().await;
+    let b = bucket_with(&srv, &u, "v2.txt", b"signed v2", "text/plain").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // Within the maximum: served.
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 600)).await,
+        (200, "signed v2".into())
+    );
+    assert_eq!(fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 3500)).await.0, 200);
+    // Beyond it: refused like a SigV4 URL with too long an X-Amz-Expires, signature valid.
+    for expires in [now + 3700, now + 8 * 24 * 3600, i64::from(i32::MAX)] {
+        let (status, code) = fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", expires)).await;
+        assert_eq!((status, code.as_str()), (400, "AuthorizationQueryParametersError"));
+    }
+    // Past: expired (s3s's own check), and a forged signature is still refused as such.
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now - 10)).await,
+        (403, "AccessDenied".into())
+    );
+    let mut stranger = u.clone();
+    stranger.secret = "not-the-secret".into();
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &stranger, &b, "v2.txt", now + 600)).await,
+        (403, "SignatureDoesNotMatch".into())
+    );
+
+    // With the default maximum (7 days, S3's own limit for SigV4), a week and a day is
+    // refused too.
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = bucket_with(&srv, &u, "v2.txt", b"signed v2", "text/plain").await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert_eq!(
+        fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 6 * 24 * 3600))
+            .await
+            .0,
+        200
+    );
+    let (status, code) = fetch(&sigv2_get_url(&srv, &u, &b, "v2.txt", now + 8 * 24 * 3600)).await;
+    assert_eq!((status, code.as_str()), (400, "AuthorizationQueryParametersError"));
+}
+
+/// The rows `presign_audit` holds for an access key: (user id, link id, status).
+async fn audit_rows_of_key(srv: &TestServer, key: &str) -> Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>, i32)> {
+    sqlx::query_as("select user_id, link_id, status from presign_audit where access_key_id = $1 order by id")
+        .bind(key)
+        .fetch_all(&srv.state.db)
+        .await
+        .unwrap()
+}
+
+/// A presigned request is audited under the user who signed it, never under the owner of a
+/// link id it carries, and only a URL signed with the link's own key lands in that link's
+/// audit.
+#[tokio::test]
+async fn refused_presigned_requests_are_audited_under_their_signer_not_the_links_owner() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let a = srv.user().await;
+    let b = srv.user().await;
+    let api_a = Api::new(&srv, &a);
+    let bucket_a = bucket_with(&srv, &a, "a.txt", b"of a", "text/plain").await;
+    let bucket_b = bucket_with(&srv, &b, "b.txt", b"of b", "text/plain").await;
+    let (status, link) = api_a
+        .presign(json!({"bucket": bucket_a, "key": "a.txt", "method": "GET", "expires_in": 600}))
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let link_id = link["id"].as_str().unwrap().to_owned();
+    let a_url = link["url"].as_str().unwrap().to_owned();
+
+    // B signs, with B's own key, URLs carrying A's link id: for A's object, and for B's
+    // own. The link check refuses both (the link was not signed with B's key).
+    let sign_b = |bucket: &str, key: &str| {
+        godrive::presign::sign_url(
+            &godrive::presign::UrlRequest {
+                base: &srv.url(),
+                method: "GET",
+                bucket,
+                key,
+                params: vec![(godrive::presign::LINK_PARAM, link_id.clone())],
+                region: "us-east-1",
+                expires_in: Duration::from_secs(600),
+            },
+            &b.access_key,
+            &b.secret,
+            std::time::SystemTime::now(),
+        )
+        .unwrap()
+    };
+    let on_a = sign_b(&bucket_a, "a.txt");
+    assert_eq!(fetch(&on_a).await, (403, "AccessDenied".into()));
+    let on_b = sign_b(&bucket_b, "b.txt");
+    assert_eq!(fetch(&on_b).await, (403, "AccessDenied".into()));
+    // ...and one that fails its signature (B's key id, tampered after signing).
+    let forged = on_b.replace("b.txt", "c.txt");
+    assert_eq!(fetch(&forged).await, (403, "SignatureDoesNotMatch".into()));
+    // A's own use of the link is served.
+    assert_eq!(fetch(&a_url).await, (200, "of a".into()));
+
+    srv.state.audit.flush(&srv.state.db).await.unwrap();
+    // B's attempts: under B, attached to no link.
+    let rows = audit_rows_of_key(&srv, &b.access_key).await;
+    assert_eq!(
+        rows,
+        vec![
+            (Some(b.id), None, 403),
+            (Some(b.id), None, 403),
+            (Some(b.id), None, 403)
+        ]
+    );
+    // A's link audit: its creation and A's own use, under A; none of B's attempts.
+    let (status, acc) = api_a.get(&format!("/presign/{link_id}/accesses")).await;
+    assert_eq!(status, 200);
+    let seen: Vec<(String, String, i64)> = acc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap().to_owned(),
+                r["user_id"].as_str().unwrap().to_owned(),
+                r["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let a_id = a.id.to_string();
+    assert_eq!(
+        seen,
+        vec![("created".into(), a_id.clone(), 201), ("used".into(), a_id, 200)],
+        "{acc}"
+    );
+    let rows = audit_rows_of_key(&srv, &a.access_key).await;
+    let link_uuid: uuid::Uuid = link_id.parse().unwrap();
+    assert_eq!(
+        rows,
+        vec![(Some(a.id), Some(link_uuid), 201), (Some(a.id), Some(link_uuid), 200)]
+    );
+}

@@ -415,9 +415,10 @@ async fn reservations_of_a_crashed_instance_expire() {
         .fetch_one(&srv.state.db)
         .await
         .unwrap();
-    // An instance reserved 900 bytes and died: its reservation is already past its expiry.
+    // A reservation of 900 bytes already past its expiry (the 24 h one).
     let mut conn = srv.state.db.acquire().await.unwrap();
-    godrive::db::quota::reserve(&mut conn, bucket_id, godrive::db::quota::Target::Key("lost"), 900, -1)
+    let target = godrive::db::quota::Target::Key("lost");
+    godrive::db::quota::reserve(&mut conn, srv.state.instance_id, bucket_id, target, 900, -1)
         .await
         .unwrap()
         .unwrap();

@@ -147,6 +147,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
         check_key(&i.key)?;
@@ -200,9 +201,15 @@ impl GoDriveS3 {
     ) -> S3Result<upload::Digests> {
         // Each part reserves its length before its body is read; the reservations settle
         // when the upload completes and are released when it is aborted.
-        let reservation = crate::quota::reserve(&self.state.db, upload.bucket_id, crate::quota::Target::Part, len)
-            .await
-            .map_err(error::quota)?;
+        let reservation = crate::quota::reserve(
+            &self.state.db,
+            self.state.instance_id,
+            upload.bucket_id,
+            crate::quota::Target::Part,
+            len,
+        )
+        .await
+        .map_err(error::quota)?;
         let blob = BlobId(upload.blob_id);
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
@@ -272,6 +279,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let expected = Expected::from_request(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
@@ -293,6 +301,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let user_id = caller(&req)?.user_id;
         let i = req.input;
