@@ -26,7 +26,7 @@ bench:
 
 # Fault, bad-input and authorization tests (also part of `make test`), then the soak.
 hardening:
-	cargo test --locked --test it -- isolation:: hostile:: faults::
+	cargo test --locked --test it -- isolation:: hostile:: faults:: connections:: startup:: fuzz::
 	scripts/soak.sh $(or $(SOAK_SECS),300)
 
 bench-quota:
