@@ -276,21 +276,29 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write(cx, buf) {
+impl Watched {
+    /// A write's outcome: progress clears the stall timer; waiting past the stall timeout
+    /// fails the write, which ends the connection.
+    fn wrote(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match polled {
             Poll::Ready(r) => {
-                this.write_timer = None;
-                this.conn.touch();
+                self.write_timer = None;
+                self.conn.touch();
                 Poll::Ready(r)
             }
-            Poll::Pending if this.stalled(cx) => Poll::Ready(Err(io::Error::new(
+            Poll::Pending if self.stalled(cx) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the client stopped reading",
             ))),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.wrote(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -298,19 +306,8 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                this.write_timer = None;
-                this.conn.touch();
-                Poll::Ready(r)
-            }
-            Poll::Pending if this.stalled(cx) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the client stopped reading",
-            ))),
-            Poll::Pending => Poll::Pending,
-        }
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.wrote(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

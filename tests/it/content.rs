@@ -10,7 +10,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sigv4::http_request::SignableBody;
 use reqwest::multipart::{Form, Part};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::{Backend, TestServer, sign_request, unique};
 
@@ -126,34 +126,9 @@ async fn object_responses_are_inert_on_every_path() {
     assert_eq!(nosniff.as_deref(), Some("nosniff"));
 
     // The JSON API's /content.
-    let base = format!("{}/v1", srv.url());
-    let creds = json!({"email": format!("{}@example.com", unique("inert")), "password": "password123"});
-    http.post(format!("{base}/auth/register"))
-        .json(&creds)
-        .send()
-        .await
-        .unwrap();
-    let tokens: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&creds)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap();
-    let b: Value = http
-        .post(format!("{base}/buckets"))
-        .bearer_auth(token)
-        .json(&json!({"name": unique("inert-json")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let files = format!("{base}/buckets/{}/files", b["id"].as_str().unwrap());
+    let (http, token, bucket_url) = crate::files::session(&srv).await;
+    let token = token.as_str();
+    let files = format!("{bucket_url}/files");
     for (name, ctype, sandboxed) in [("x.svg", "image/svg+xml", true), ("x.png", "image/png", false)] {
         let form = Form::new().part(
             "file",

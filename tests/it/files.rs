@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{BACKENDS, Backend, TestServer, client_for, unique};
 
-async fn session(srv: &TestServer) -> (Client, String, String) {
+/// A registered, logged-in user with one bucket: (client, access token, the bucket's URL).
+pub async fn session(srv: &TestServer) -> (Client, String, String) {
     let http = Client::new();
     let base = format!("{}/v1", srv.url());
     let email = format!("{}@example.com", unique("files"));
