@@ -12,6 +12,7 @@ mod compat;
 mod cors;
 mod faults;
 mod files;
+mod fuzz;
 mod hostile;
 mod isolation;
 mod list;
