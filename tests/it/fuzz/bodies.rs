@@ -1,5 +1,7 @@
-//! The S3 request bodies: XML with hostile text in every slot or not XML at all, chunked
-//! XML bodies, and POST Object forms with a hostile value in every signed field.
+//! The S3 request bodies: XML with hostile text in every slot or not XML at all, and POST
+//! Object forms with a hostile value in every signed field. (A chunked XML body is refused
+//! from its head; `focused` shows it on a raw socket, where the answer cannot race the
+//! body.)
 
 use super::*;
 
@@ -136,7 +138,7 @@ const OBJECT_XML_TEMPLATES: &[(&str, &str, &str, &[&str])] = &[
 ];
 
 /// XML bodies: hostile text in every slot of every operation that takes XML, bodies that
-/// are not the XML expected, chunked bodies with no length, too many keys.
+/// are not the XML expected, too many keys.
 pub(super) fn xml_cases(w: &World) -> Vec<Case> {
     let b = &w.bucket;
     let up = &w.upload_id;
@@ -172,66 +174,6 @@ pub(super) fn xml_cases(w: &World) -> Vec<Case> {
             format!("/{b}/{key}{}", query.replace("{upload}", up)),
             templates,
         );
-    }
-    // XML bodies sent chunked with no length, small and over the cap, by presigned URL (a
-    // header-signed request must declare its length).
-    let presigned = |method: &'static str, key: &str, params: Vec<(&'static str, String)>| {
-        godrive::presign::sign_url(
-            &godrive::presign::UrlRequest {
-                base: &w.url,
-                method,
-                bucket: b,
-                key,
-                params,
-                region: "us-east-1",
-                expires_in: Duration::from_secs(600),
-            },
-            &w.user.access_key,
-            &w.user.secret,
-            SystemTime::now(),
-        )
-        .unwrap()
-        .strip_prefix(w.url.as_str())
-        .unwrap()
-        .to_owned()
-    };
-    for (op, method, key, params, body) in [
-        (
-            "DeleteObjects",
-            "POST",
-            "",
-            vec![("delete", String::new())],
-            "<Delete><Object><Key>none</Key></Object></Delete>",
-        ),
-        (
-            "PutBucketCors",
-            "PUT",
-            "",
-            vec![("cors", String::new())],
-            "<CORSConfiguration/>",
-        ),
-        (
-            "PutObjectTagging",
-            "PUT",
-            "keep",
-            vec![("tagging", String::new())],
-            "<Tagging><TagSet/></Tagging>",
-        ),
-        (
-            "CompleteMultipartUpload",
-            "POST",
-            "mp",
-            vec![("uploadId", up.clone())],
-            "<CompleteMultipartUpload/>",
-        ),
-    ] {
-        let target = presigned(method, key, params);
-        let mut small = Case::new(format!("S3 {op} chunked"), method, target.clone(), Auth::None).body(body);
-        small.chunked = true;
-        let mut big =
-            Case::new(format!("S3 {op} chunked over the cap"), method, target, Auth::None).body(vec![b' '; 5 << 20]);
-        big.chunked = true;
-        cases.extend([small, big]);
     }
     // A DeleteObjects naming more keys than S3 allows.
     let many: String = (0..1001).map(|i| format!("<Object><Key>k{i}</Key></Object>")).collect();
