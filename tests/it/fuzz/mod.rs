@@ -353,6 +353,10 @@ fn json_values() -> Vec<Value> {
         "%00",
         "<x>&amp;</x>",
         "00000000-0000-0000-0000-000000000000",
+        // Shaped like an email, so that the control character gets past a shape check.
+        "a\0b@example.com",
+        "a\r\nb@example.com",
+        "\u{7f}@example.com",
     ]
     .iter()
     .map(|s| json!(s))
