@@ -53,8 +53,12 @@ impl PresignedUse {
         request_bytes: Option<u64>,
         user: UserSlot,
     ) -> Self {
+        // Everything here comes from the request as sent (the path decoded, the query's
+        // credential): recorded whatever it holds, so control characters are replaced, or
+        // one NUL would make every batch it lands in fail to insert.
+        let scrub = |s: String| crate::text::scrub(&s);
         let (bucket, key) = match target {
-            Some((b, k)) => (Some(b), k),
+            Some((b, k)) => (Some(scrub(b)), k.map(scrub)),
             None => (None, None),
         };
         Self {
@@ -63,7 +67,7 @@ impl PresignedUse {
                 at: OffsetDateTime::now_utc(),
                 event: "used".into(),
                 link_id: presigned.link.flatten(),
-                access_key_id: Some(presigned.access_key_id),
+                access_key_id: Some(scrub(presigned.access_key_id)),
                 user_id: None,
                 bucket,
                 key,
@@ -71,7 +75,7 @@ impl PresignedUse {
                 status: 0,
                 bytes: request_bytes.map_or(0, |b| b as i64),
                 client_addr: Some(client_addr),
-                user_agent,
+                user_agent: user_agent.map(scrub),
             },
             user,
         }

@@ -47,5 +47,7 @@ pub mod server;
 pub mod storage;
 /// Tracing subscriber setup.
 pub mod telemetry;
+/// Rules for client text bound for PostgreSQL or an HTTP header (both edges use them).
+pub mod text;
 /// JSON API credentials: JWT access tokens, HMAC-stored refresh tokens.
 pub mod tokens;

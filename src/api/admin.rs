@@ -2,7 +2,7 @@
 //! non-admin gets 403.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::auth::UserView;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AdminUser, AppJson, AppPath};
+use super::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::{crypto, db};
@@ -60,7 +60,7 @@ fn decode_cursor(c: &str) -> Result<(time::OffsetDateTime, Uuid), ApiError> {
 async fn list(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<Json<Page<UserView>>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -27,6 +27,32 @@ impl<T: DeserializeOwned> FromRequest<AppState> for AppJson<T> {
     }
 }
 
+/// `Query` whose rejections (a number that is not one, a malformed id) answer in the API's
+/// error shape (`validation_error`), not as plain text.
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| AppQuery(v))
+            .map_err(|e| ApiError::Validation(e.body_text()))
+    }
+}
+
+/// Refuses a control character in a text field (`validation_error`): PostgreSQL cannot
+/// store NUL, and none belongs in a name, key, prefix or cursor.
+pub fn plain_text(field: &str, value: &str) -> Result<(), ApiError> {
+    if crate::text::has_control(value) {
+        return Err(ApiError::Validation(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// The caller of a JSON route, from `Authorization: Bearer <access token>`. The user is
 /// re-read from PostgreSQL on every request, so disabling a user takes effect at once on
 /// every instance.

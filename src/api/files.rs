@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::buckets::owned;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AppPath, AuthUser};
+use super::extract::{AppPath, AppQuery, AuthUser, plain_text};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::objects::{self, Headers, NewObject, Object};
@@ -93,7 +93,7 @@ pub struct ListQuery {
 }
 
 fn check_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > 1024 || key.chars().any(char::is_control) {
+    if key.is_empty() || key.len() > 1024 || crate::text::has_control(key) {
         return Err(ApiError::Validation(
             "key must be 1 to 1024 bytes without control characters".into(),
         ));
@@ -255,7 +255,7 @@ async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     AppPath(bucket_id): AppPath<Uuid>,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<Json<Page<FileView>>, ApiError> {
     let bucket = owned(&state, user.id, bucket_id).await?;
     let limit = q.limit.unwrap_or(100);
@@ -269,10 +269,13 @@ async fn list(
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                // Cursors we hand out name a key, which holds no control character.
+                .filter(|k| !crate::text::has_control(k))
                 .ok_or_else(|| ApiError::Validation("cursor is not valid".into()))?,
         ),
     };
     let prefix = q.prefix.unwrap_or_default();
+    plain_text("prefix", &prefix)?;
     let mut rows = objects::list_prefixed(&state.db, bucket.id, &prefix, after.as_deref(), limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AppJson, AppPath, AuthUser};
+use super::extract::{AppJson, AppPath, AuthUser, plain_text};
 use crate::app::AppState;
 use crate::{crypto, db};
 
@@ -92,6 +92,7 @@ async fn create(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::Validation("name must have 1 to 100 characters".into()));
     }
+    plain_text("name", name)?;
     let access_key_id = crypto::new_access_key_id();
     let secret = crypto::new_secret_access_key();
     let sealed = state.secrets.seal(secret.as_bytes(), access_key_id.as_bytes());

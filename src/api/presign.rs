@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AdminUser, AppJson, AppPath, AuthUser, ClientAddr};
+use super::extract::{AdminUser, AppJson, AppPath, AppQuery, AuthUser, ClientAddr, plain_text};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::{self, links::Link};
@@ -230,6 +230,22 @@ async fn create(
     if req.key.is_empty() || req.key.len() > 1024 {
         return Err(ApiError::Validation("key must be 1 to 1024 bytes".into()));
     }
+    plain_text("bucket", &req.bucket)?;
+    plain_text("key", &req.key)?;
+    if let Some(k) = &req.access_key_id {
+        plain_text("access_key_id", k)?;
+    }
+    // Sent back as response headers when the link is used: they must be sendable.
+    for (field, value) in [
+        ("content_type", &req.content_type),
+        ("content_disposition", &req.content_disposition),
+    ] {
+        if value.as_deref().is_some_and(|v| !crate::text::is_header_value(v)) {
+            return Err(ApiError::Validation(format!(
+                "{field} must not contain control characters"
+            )));
+        }
+    }
     if method != "GET" && (req.content_type.is_some() || req.content_disposition.is_some()) {
         return Err(ApiError::Validation(
             "content_type and content_disposition apply to GET links".into(),
@@ -310,7 +326,7 @@ async fn create(
 async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
 ) -> Result<Json<Page<LinkView>>, ApiError> {
     let (limit, offset) = page_args(q.limit, q.cursor.as_deref())?;
     let mut links = db::links::list(&state.db, user.id, offset, limit + 1).await?;
@@ -340,7 +356,7 @@ async fn accesses(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     AppPath(id): AppPath<Uuid>,
-    Query(q): Query<PageQuery>,
+    AppQuery(q): AppQuery<PageQuery>,
 ) -> Result<Json<Page<AccessView>>, ApiError> {
     let (limit, after) = page_args(q.limit, q.cursor.as_deref())?;
     db::links::get(&state.db, id)
@@ -391,7 +407,7 @@ async fn admin_revoke(
 async fn admin_audit(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(q): Query<AuditQuery>,
+    AppQuery(q): AppQuery<AuditQuery>,
 ) -> Result<Json<Page<AccessView>>, ApiError> {
     let (limit, after) = page_args(q.limit, q.cursor.as_deref())?;
     audit_page(&state, q.link_id, q.user_id, after, limit).await

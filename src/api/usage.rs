@@ -1,14 +1,14 @@
 //! `GET /v1/usage` (the caller's storage and requests) and `GET /v1/admin/usage` (everyone's).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AdminUser, AuthUser};
+use super::extract::{AdminUser, AppQuery, AuthUser};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::{self, usage::UsageSort};
@@ -55,7 +55,7 @@ pub struct UserUsageView {
 async fn all(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(q): Query<AllQuery>,
+    AppQuery(q): AppQuery<AllQuery>,
 ) -> Result<Json<Page<UserUsageView>>, ApiError> {
     let sort = match q.sort.as_deref().unwrap_or("used_bytes") {
         "used_bytes" => UsageSort::UsedBytes,
@@ -195,7 +195,7 @@ fn format_day(day: time::Date) -> String {
 async fn report(
     State(state): State<AppState>,
     _admin: AdminUser,
-    Query(q): Query<ReportQuery>,
+    AppQuery(q): AppQuery<ReportQuery>,
 ) -> Result<Json<ReportView>, ApiError> {
     let (from, to) = (parse_day("from", &q.from)?, parse_day("to", &q.to)?);
     if to < from || (to - from).whole_days() > 366 {

@@ -14,17 +14,36 @@ fn is_private(acl: &str) -> bool {
     acl == ObjectCannedACL::PRIVATE || acl == ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL
 }
 
-/// Refuses a canned ACL GoDrive cannot honour (on PutObject, CopyObject, CreateBucket, ...).
+/// Every canned ACL S3 defines.
+const CANNED: [&str; 8] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "log-delivery-write",
+];
+
+/// Refuses a canned ACL GoDrive cannot honour (on PutObject, CopyObject, CreateBucket, ...):
+/// one that would grant access to others is `NotImplemented` (501), a name S3 does not
+/// know is `InvalidArgument` (400).
 pub fn check_canned(acl: Option<&str>) -> S3Result<()> {
     match acl {
         None => Ok(()),
         Some(a) if is_private(a) => Ok(()),
-        Some(_) => Err(s3_error!(
+        Some(a) if CANNED.contains(&a) => Err(s3_error!(
             NotImplemented,
             "Only the private ACL is supported: objects are reachable by their owner and by presigned URLs."
         )),
+        Some(_) => Err(s3_error!(InvalidArgument, "The canned ACL is not valid.")),
     }
 }
+
+/// Grantee types and permissions S3 defines.
+const GRANTEE_TYPES: [&str; 3] = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
+const PERMISSIONS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
 
 fn owner_full_control(user_id: Uuid) -> (Owner, Vec<Grant>) {
     let owner = Owner {
@@ -47,6 +66,23 @@ fn owner_full_control(user_id: Uuid) -> (Owner, Vec<Grant>) {
 /// Setting an ACL is accepted only when it changes nothing: canned `private`, or no grants.
 fn check_put(acl: Option<&str>, policy: Option<&AccessControlPolicy>, grants: &[Option<&String>]) -> S3Result<()> {
     check_canned(acl)?;
+    // A grant S3 could not read is malformed (400), before asking whether it grants others.
+    let malformed = policy.and_then(|p| p.grants.as_ref()).is_some_and(|g| {
+        g.iter().any(|g| {
+            g.grantee
+                .as_ref()
+                .is_some_and(|gr| !GRANTEE_TYPES.contains(&gr.type_.as_str()))
+                || g.permission
+                    .as_ref()
+                    .is_some_and(|p| !PERMISSIONS.contains(&p.as_str()))
+        })
+    });
+    if malformed {
+        return Err(s3_error!(
+            MalformedACLError,
+            "The XML you provided was not well-formed or did not validate against our published schema."
+        ));
+    }
     let grants_others = grants.iter().any(Option::is_some)
         || policy.is_some_and(|p| {
             p.grants.as_ref().is_some_and(|g| {
@@ -141,5 +177,47 @@ impl GoDriveS3 {
             .map_err(error::db)?
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
         Ok(S3Response::new(PutObjectAclOutput::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: S3Result<()>) -> String {
+        r.map_or_else(|e| e.code().as_str().to_owned(), |()| "ok".to_owned())
+    }
+
+    #[test]
+    fn canned_acls_are_private_unsupported_or_unknown() {
+        assert_eq!(code(check_canned(None)), "ok");
+        assert_eq!(code(check_canned(Some("private"))), "ok");
+        assert_eq!(code(check_canned(Some("bucket-owner-full-control"))), "ok");
+        assert_eq!(code(check_canned(Some("public-read"))), "NotImplemented");
+        for unknown in ["garbage", "", "PRIVATE", "private\0"] {
+            assert_eq!(code(check_canned(Some(unknown))), "InvalidArgument", "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn grants_are_malformed_unsupported_or_the_owners() {
+        let grant = |type_: &str, permission: &str| AccessControlPolicy {
+            grants: Some(vec![Grant {
+                grantee: Some(Grantee {
+                    type_: Type::from(type_.to_owned()),
+                    id: Some("someone".into()),
+                    display_name: None,
+                    email_address: None,
+                    uri: None,
+                }),
+                permission: Some(Permission::from(permission.to_owned())),
+            }]),
+            owner: None,
+        };
+        let put = |p: &AccessControlPolicy| code(check_put(None, Some(p), &[]));
+        assert_eq!(put(&grant("CanonicalUser", "FULL_CONTROL")), "ok");
+        assert_eq!(put(&grant("Group", "READ")), "NotImplemented");
+        assert_eq!(put(&grant("UNKNOWN", "READ")), "MalformedACLError");
+        assert_eq!(put(&grant("CanonicalUser", "\0")), "MalformedACLError");
     }
 }

@@ -31,16 +31,22 @@ pub struct Authn {
 #[async_trait::async_trait]
 impl S3Auth for Authn {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        let unknown = || {
+            s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            )
+        };
+        // A presigned URL's credential is percent-decoded: it may hold a NUL, which no stored
+        // key holds (and PostgreSQL could not even be asked about).
+        if crate::text::has_control(access_key) {
+            return Err(unknown());
+        }
         // An unreachable database is 503 ServiceUnavailable, like everywhere else.
         let key = db::access_keys::for_auth(&self.state.db, access_key)
             .await
             .map_err(super::error::db)?
-            .ok_or_else(|| {
-                s3_error!(
-                    InvalidAccessKeyId,
-                    "The AWS Access Key Id you provided does not exist in our records."
-                )
-            })?;
+            .ok_or_else(unknown)?;
         let secret = self
             .state
             .secrets
@@ -69,6 +75,9 @@ impl S3Access for Authz {
                 "Anonymous access is forbidden; sign the request."
             ));
         };
+        // Before any query: what no operation can serve (control characters, XML bodies
+        // over the cap) is refused here, for every operation at once.
+        super::input::check(cx)?;
         let bucket = match cx.s3_path() {
             S3Path::Root => None,
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),

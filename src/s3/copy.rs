@@ -69,6 +69,13 @@ impl GoDriveS3 {
         if version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
+        // The header is percent-decoded: its key may hold what no stored key holds.
+        if crate::text::has_control(key) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The copy source key must not contain control characters."
+            ));
+        }
         let src_bucket = db::buckets::by_name(&self.state.db, bucket)
             .await
             .map_err(error::db)?
@@ -114,7 +121,9 @@ impl GoDriveS3 {
         }
         let headers = if replace {
             super::object::check_metadata(input.metadata.as_ref())?;
-            headers_of!(input, src.headers.tags.clone())
+            let replaced = headers_of!(input, src.headers.tags.clone());
+            super::headers::check(&replaced)?;
+            replaced
         } else {
             src.headers.clone()
         };

@@ -64,6 +64,20 @@ impl Rule {
                 "Found unsupported HTTP method in CORS config. Unsupported method is {m}"
             ));
         }
+        // Stored as JSON in PostgreSQL (no NUL) and sent back as header values.
+        if rule
+            .id
+            .iter()
+            .chain(&rule.allowed_origins)
+            .chain(&rule.allowed_headers)
+            .chain(&rule.expose_headers)
+            .any(|v| crate::text::has_control(v))
+        {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A CORS rule must not contain control characters."
+            ));
+        }
         let many_stars = |v: &String| v.matches('*').count() > 1;
         if rule.allowed_origins.iter().any(many_stars) || rule.allowed_headers.iter().any(many_stars) {
             return Err(s3_error!(
@@ -103,6 +117,11 @@ impl Rule {
 
 /// The rules of a bucket: `None` if the bucket does not exist, `Some(None)` if it has none.
 async fn rules_of(state: &AppState, bucket: &str) -> Result<Option<Option<Vec<Rule>>>, db::DbError> {
+    // The name comes from the raw path (a preflight never reaches s3s): one that no bucket
+    // can have is answered like a missing bucket, without asking PostgreSQL.
+    if !s3s::path::check_bucket_name(bucket) {
+        return Ok(None);
+    }
     Ok(db::buckets::cors_by_name(&state.db, bucket)
         .await?
         .map(|v| v.and_then(|j| serde_json::from_value(j).ok())))

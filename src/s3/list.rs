@@ -272,6 +272,8 @@ impl GoDriveS3 {
                     .decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
+                    // Tokens we hand out name a key, which holds no control character.
+                    .filter(|k| !crate::text::has_control(k))
                     .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
             ),
             None => i.start_after.clone(),

@@ -11,7 +11,9 @@ mod bucket;
 mod copy;
 pub mod cors;
 pub mod error;
+pub mod headers;
 pub mod host;
+pub mod input;
 pub mod integrity;
 pub mod list;
 pub mod multipart;
@@ -60,6 +62,9 @@ pub fn service(state: &AppState) -> S3Service {
     // JSON upload.
     let mut config = s3s::config::S3Config::default();
     config.post_object_max_file_size = state.config.max_upload_bytes;
+    // An XML body with no declared length is cut here; one declared longer is refused
+    // before it is read (`input::check`).
+    config.xml_max_body_size = input::MAX_XML_BODY;
     b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
     if let Some(domain) = &state.config.s3_domain {
         b.set_host(host::BucketHosts::new(domain));

@@ -66,7 +66,7 @@ pub fn check_key(key: &str) -> S3Result<()> {
         return Err(s3_error!(KeyTooLongError, "Your key is too long."));
     }
     // NUL cannot be stored; no control character can appear in an XML 1.0 listing.
-    if key.chars().any(char::is_control) {
+    if crate::text::has_control(key) {
         return Err(s3_error!(
             InvalidArgument,
             "Object key must not contain control characters."
@@ -263,6 +263,7 @@ impl GoDriveS3 {
         }
         check_metadata(input.metadata.as_ref())?;
         let headers = headers_of!(input, tags);
+        super::headers::check(&headers)?;
 
         // Room is reserved before a byte of the body is read, when there is a limit to
         // reserve against; a limit set meanwhile is still checked when the object commits.
@@ -367,7 +368,7 @@ impl GoDriveS3 {
             None => (total, None),
             Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
         };
-        let h = obj.headers.clone();
+        let h = super::headers::sendable(obj.headers.clone());
         let output = GetObjectOutput {
             body: Some(StreamingBlob::wrap(body)),
             content_length: Some(content_length as i64),
@@ -422,7 +423,7 @@ impl GoDriveS3 {
             None => (total, None),
             Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
         };
-        let h = obj.headers.clone();
+        let h = super::headers::sendable(obj.headers.clone());
         let mut out = HeadObjectOutput {
             content_length: Some(content_length as i64),
             content_range: content_range.clone(),

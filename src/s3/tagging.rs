@@ -21,10 +21,12 @@ pub fn validate(tags: &[(String, String)]) -> S3Result<BTreeMap<String, String>>
     }
     let mut out = BTreeMap::new();
     for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > MAX_KEY {
+        // Tags are stored as JSON in PostgreSQL, which cannot hold NUL; no control
+        // character belongs in a tag.
+        if k.is_empty() || k.chars().count() > MAX_KEY || crate::text::has_control(k) {
             return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
         }
-        if v.chars().count() > MAX_VALUE {
+        if v.chars().count() > MAX_VALUE || crate::text::has_control(v) {
             return Err(s3_error!(InvalidTag, "The TagValue you have provided is invalid"));
         }
         if out.insert(k.clone(), v.clone()).is_some() {
@@ -134,6 +136,13 @@ mod tests {
         let eleven: Vec<String> = (0..11).map(|i| format!("k{i}=v")).collect();
         assert!(parse_header(Some(&eleven.join("&"))).is_err());
         assert!(parse_header(Some(&format!("{}=v", "k".repeat(129)))).is_err());
+        for bad in ["k%00=v", "k=v%00", "k=%0D%0A", "%7F=v"] {
+            assert_eq!(
+                parse_header(Some(bad)).unwrap_err().code(),
+                &s3s::S3ErrorCode::InvalidTag,
+                "{bad}"
+            );
+        }
     }
 
     proptest::proptest! {

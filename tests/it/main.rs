@@ -14,6 +14,7 @@ mod content;
 mod cors;
 mod faults;
 mod files;
+mod fuzz;
 mod hostile;
 mod isolation;
 mod list;

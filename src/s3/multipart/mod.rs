@@ -162,13 +162,15 @@ impl GoDriveS3 {
         };
         let ctype = checksum_type(algorithm, i.checksum_type.as_ref())?;
         super::object::check_metadata(i.metadata.as_ref())?;
+        let headers = headers_of!(i, tags);
+        super::headers::check(&headers)?;
         let blob = BlobId::new();
         let backend_upload = self.state.storage.create_upload(blob).await.map_err(error::storage)?;
         let upload = Upload {
             id: Uuid::new_v4(),
             bucket_id,
             key: i.key.clone(),
-            headers: headers_of!(i, tags),
+            headers,
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: ctype.clone(),
             blob_id: blob.0,
