@@ -12,7 +12,8 @@ use tower::ServiceExt as _;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::conn::{GuardedBody, RequestGuard, StallingBody};
+use super::body::{GuardedBody, StallingBody};
+use super::conn::RequestGuard;
 use crate::app::AppState;
 
 /// A request body as the server hands it on.

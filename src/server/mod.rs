@@ -1,9 +1,11 @@
 //! The HTTP server: one port, `/v1/...` to the JSON API and everything else to S3.
 //!
-//! `conn` keeps idle, slow and stalled clients from holding connection slots, `client`
+//! `conn` keeps idle, slow and stalled clients from holding connection slots (with `body`
+//! watching request and response bodies), `client`
 //! finds the client's address behind trusted proxies, `dispatch` routes each request to an
 //! edge and logs and measures it, `content` keeps user content inert on GoDrive's origin.
 
+mod body;
 mod client;
 mod conn;
 mod content;
@@ -20,7 +22,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::app::AppState;
-use conn::{Limits, Registry, StallingBody, Watched};
+use body::StallingBody;
+use conn::{Limits, Registry, Watched};
 use dispatch::Dispatch;
 
 /// Why serving failed.
