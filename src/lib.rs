@@ -25,6 +25,8 @@ pub mod gc;
 pub mod lease;
 /// Prometheus metrics of this instance.
 pub mod metrics;
+/// The object core both edges call: the upload pipeline and its integrity checks.
+pub mod objects;
 /// Presigned URLs: reading their query, signing the ones GoDrive makes.
 pub mod presign;
 /// Quota reservations taken before an upload's body is read.

@@ -117,6 +117,26 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// The core's upload failures in the API's terms.
+impl From<crate::objects::UploadError> for ApiError {
+    fn from(e: crate::objects::UploadError) -> Self {
+        use crate::objects::UploadError;
+        use crate::storage::StorageError;
+        match e {
+            UploadError::Body(_) | UploadError::Storage(StorageError::LengthMismatch { .. }) => {
+                ApiError::Validation("the upload ended before the form was complete".into())
+            }
+            UploadError::Storage(StorageError::TooLarge { limit }) => ApiError::PayloadTooLarge(limit),
+            UploadError::Storage(e @ StorageError::Backend(_)) => {
+                tracing::error!(error = %e, "storage backend unavailable");
+                ApiError::Unavailable
+            }
+            UploadError::Db(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         DbError::from(e).into()

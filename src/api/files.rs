@@ -23,8 +23,8 @@ use super::extract::{AppPath, AppQuery, AuthUser, plain_text};
 use super::keys::Page;
 use crate::app::AppState;
 use crate::db::objects::{self, Headers, NewObject, Object};
-use crate::s3::integrity::Expected;
-use crate::s3::upload::{self, PendingBlob};
+use crate::objects::integrity::Expected;
+use crate::objects::upload::{self, PendingBlob};
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -101,21 +101,6 @@ fn check_key(key: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An S3-side failure met while receiving an upload, in the API's terms.
-fn from_s3(e: s3s::S3Error, limit: u64) -> ApiError {
-    match e.code() {
-        s3s::S3ErrorCode::EntityTooLarge => ApiError::PayloadTooLarge(limit),
-        s3s::S3ErrorCode::IncompleteBody | s3s::S3ErrorCode::InvalidRequest => {
-            ApiError::Validation("the upload ended before the form was complete".into())
-        }
-        s3s::S3ErrorCode::ServiceUnavailable => ApiError::Unavailable,
-        s3s::S3ErrorCode::Custom(c) if &**c == "QuotaExceeded" => {
-            ApiError::QuotaExceeded(e.message().unwrap_or("quota exceeded").to_owned())
-        }
-        _ => ApiError::internal(e),
-    }
-}
-
 #[utoipa::path(post, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 201, body = FileView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
@@ -176,8 +161,8 @@ async fn upload(
                 let pending = PendingBlob::new(state.storage.clone());
                 // The field borrows the form, so it is pumped through a small channel into
                 // the storage write, which needs an owned stream.
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-                let body = s3s::dto::StreamingBlob::wrap(tokio_stream::wrappers::ReceiverStream::new(rx));
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, crate::objects::BodyError>>(4);
+                let body = tokio_stream::wrappers::ReceiverStream::new(rx);
                 let storage = state.storage.clone();
                 let id = pending.id;
                 let write = upload::hash_through(Some(body), u64::MAX, Expected::none(), |stream| async move {
@@ -193,7 +178,7 @@ async fn upload(
                             }
                             Ok(None) => return,
                             Err(e) => {
-                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                let _ = tx.send(Err(e.to_string().into())).await;
                                 return;
                             }
                         }
@@ -201,7 +186,7 @@ async fn upload(
                 };
                 // Ending the pump drops the sender, which ends the stream.
                 let (written, ()) = tokio::join!(write, pump);
-                let (digests, _len) = written.map_err(|e| from_s3(e, limit))?;
+                let (digests, _len) = written?;
                 stored = Some((pending, digests, filename, content_type));
             }
             _ => {
@@ -241,9 +226,7 @@ async fn upload(
         blob_id: pending.id.0,
         reservations: Vec::new(),
     };
-    upload::commit(&state, new, pending, reservation)
-        .await
-        .map_err(|e| from_s3(e, limit))?;
+    upload::commit(&state, new, pending, reservation).await?;
     let obj = objects::get(&state.db, bucket.id, &key)
         .await?
         .ok_or_else(|| ApiError::internal("object vanished after commit"))?;

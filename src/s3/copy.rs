@@ -5,8 +5,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use time::OffsetDateTime;
 
 use super::object::{check_key, headers_of};
-use super::upload::{self, PendingBlob};
 use super::{GoDriveS3, caller, error, owned_bucket};
+use crate::objects::upload::{self, PendingBlob};
 use uuid::Uuid;
 
 use crate::db::{self, objects::NewObject, objects::Object};

@@ -3,6 +3,7 @@
 use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::db::DbError;
+use crate::objects::UploadError;
 use crate::storage::StorageError;
 
 /// An unexpected failure: logged once here, answered as `InternalError` with a fixed message.
@@ -66,4 +67,56 @@ pub fn custom(code: &'static str, status: http::StatusCode, message: &'static st
     let mut e = S3Error::with_message(S3ErrorCode::Custom(code.into()), message);
     e.set_status_code(status);
     e
+}
+
+/// The core's upload failures in S3's terms.
+impl From<UploadError> for S3Error {
+    fn from(err: UploadError) -> Self {
+        match err {
+            UploadError::Body(e) => body(e),
+            UploadError::Storage(e) => storage(e),
+            e @ (UploadError::InvalidChecksum(_)
+            | UploadError::UnsupportedAlgorithm
+            | UploadError::UnsupportedTrailer) => S3Error::with_message(S3ErrorCode::InvalidRequest, e.to_string()),
+            e @ (UploadError::ChecksumMismatch(_) | UploadError::ContentMd5Mismatch) => {
+                S3Error::with_message(S3ErrorCode::BadDigest, e.to_string())
+            }
+            e @ UploadError::InvalidContentMd5 => S3Error::with_message(S3ErrorCode::InvalidDigest, e.to_string()),
+            UploadError::Db(e) => db(e),
+            e @ UploadError::Commit(_) => internal(e),
+        }
+    }
+}
+
+/// A request body that failed while being read: s3s verifies signed payload hashes and
+/// aws-chunked signatures as the body streams, and says which in its error.
+fn body(e: crate::objects::BodyError) -> S3Error {
+    let e = match e.downcast::<S3Error>() {
+        Ok(s3) => return *s3,
+        Err(e) => e,
+    };
+    let msg = e.to_string();
+    if msg.contains("Sha256Mismatch") {
+        custom(
+            "XAmzContentSHA256Mismatch",
+            http::StatusCode::BAD_REQUEST,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    } else if msg.contains("SignatureMismatch") {
+        s3_error!(SignatureDoesNotMatch, "The chunk signature does not match.")
+    } else if msg.contains("FormatError") || msg.contains("TooLarge") || msg.contains("TooMany") {
+        s3_error!(InvalidRequest, "Malformed aws-chunked request body.")
+    } else {
+        s3_error!(IncompleteBody, "The request body ended before its declared length.")
+    }
+}
+
+/// What an upload declares about its bytes (checksum headers, and the aws-chunked trailer
+/// s3s reads after the body).
+pub fn expected(
+    headers: &http::HeaderMap,
+    trailers: Option<s3s::TrailingHeaders>,
+) -> Result<crate::objects::integrity::Expected, UploadError> {
+    let trailer = trailers.map(|t| Box::new(move || t.take()) as crate::objects::integrity::Trailer);
+    crate::objects::integrity::Expected::from_request(headers, trailer)
 }

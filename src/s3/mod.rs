@@ -14,13 +14,11 @@ pub mod error;
 pub mod headers;
 pub mod host;
 pub mod input;
-pub mod integrity;
 pub mod list;
 pub mod multipart;
 pub mod object;
 mod sse;
 pub mod tagging;
-pub mod upload;
 
 use std::sync::Arc;
 

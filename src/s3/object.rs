@@ -4,9 +4,9 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use time::OffsetDateTime;
 
-use super::upload::{self, check_content_md5};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::{self, NewObject, Object};
+use crate::objects::upload::{self, check_content_md5};
 use crate::quota::Target;
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
@@ -252,7 +252,7 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let limited = caller(&req)?.limited;
-        let expected = upload::Expected::from_request(&req.headers, req.trailing_headers.clone())?;
+        let expected = super::error::expected(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
         super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;

@@ -10,8 +10,8 @@ use super::{MAX_PARTS, MIN_PART_SIZE, algorithm_of, completed_checksum, no_such_
 use crate::checksum::{self, Checksums};
 use crate::db::multipart::{self, Part, Upload};
 use crate::db::objects::NewObject;
+use crate::objects::upload::{self, Expected, PendingBlob};
 use crate::s3::object::set_checksums;
-use crate::s3::upload::{self, Expected, PendingBlob};
 use crate::s3::{GoDriveS3, error, owned_bucket};
 use crate::storage::{BlobId, StorageError};
 

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::copy::SourceConditions;
 use super::object::{MAX_PUT_SIZE, check_key, declared_length, headers_of, set_checksums};
-use super::upload::{self, Expected, check_content_md5};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
 use crate::db::multipart::{self, Part, Upload};
+use crate::objects::upload::{self, Expected, check_content_md5};
 use crate::storage::{BlobId, StorageError};
 
 /// Every part but the last must be at least this large (5 MiB).
@@ -230,7 +230,7 @@ impl GoDriveS3 {
         };
         if let Err(e) = check_content_md5(content_md5, &digests.md5) {
             drop_part(token);
-            return Err(e);
+            return Err(e.into());
         }
         let size = i64::try_from(digests.len).map_err(error::internal)?;
         let recorded = async {
@@ -283,7 +283,7 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
-        let expected = Expected::from_request(&req.headers, req.trailing_headers.clone())?;
+        let expected = crate::s3::error::expected(&req.headers, req.trailing_headers.clone())?;
         let i = req.input;
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;

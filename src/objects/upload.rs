@@ -19,16 +19,15 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::Stream;
 use md5::{Digest as _, Md5};
-use s3s::dto::StreamingBlob;
-use s3s::{S3Error, S3Result, s3_error};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use super::error;
+use super::{BodyError, UploadError};
 use crate::app::AppState;
 use crate::checksum::{self, Checksums};
 
 pub use super::integrity::{Expected, check_content_md5};
+use crate::db::DbError;
 use crate::db::objects::{self, NewObject};
 use crate::quota::Reservation;
 use crate::storage::{BlobId, Storage, delete_in_background};
@@ -51,7 +50,7 @@ struct HashState {
     sha256: Sha256,
     checksums: checksum::Hasher,
     len: u64,
-    body_error: Option<S3Error>,
+    body_error: Option<BodyError>,
 }
 
 /// Passes the request body through while hashing it; remembers why the body failed.
@@ -59,24 +58,24 @@ struct HashState {
 /// The chunk that completes the declared length is held back until the request body has
 /// ended: a sink that stops reading at the declared length (the S3 client does) would
 /// otherwise never let s3s parse the aws-chunked trailer, and its checksum would go unchecked.
-struct Hashing {
-    inner: Option<StreamingBlob>,
+struct Hashing<B> {
+    inner: Option<B>,
     state: Arc<Mutex<HashState>>,
     declared: u64,
     held: Option<Bytes>,
 }
 
-impl Hashing {
-    fn fail(&mut self, e: s3s::StdError) -> Poll<Option<Result<Bytes, io::Error>>> {
+impl<B> Hashing<B> {
+    fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Bytes, io::Error>>> {
         let msg = e.to_string();
-        self.state.lock().expect("hash state lock").body_error = Some(body_error(e));
+        self.state.lock().expect("hash state lock").body_error = Some(e);
         self.inner = None;
         self.held = None;
         Poll::Ready(Some(Err(io::Error::other(msg))))
     }
 }
 
-impl Stream for Hashing {
+impl<B: Stream<Item = Result<Bytes, BodyError>> + Unpin> Stream for Hashing<B> {
     type Item = Result<Bytes, io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -111,29 +110,6 @@ impl Stream for Hashing {
                 Poll::Pending => return Poll::Pending,
             }
         }
-    }
-}
-
-/// The S3 error for a request body that failed while being read: s3s verifies signed
-/// payload hashes and aws-chunked signatures as the body streams.
-fn body_error(e: s3s::StdError) -> S3Error {
-    let e = match e.downcast::<S3Error>() {
-        Ok(s3) => return *s3,
-        Err(e) => e,
-    };
-    let msg = e.to_string();
-    if msg.contains("Sha256Mismatch") {
-        error::custom(
-            "XAmzContentSHA256Mismatch",
-            http::StatusCode::BAD_REQUEST,
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        )
-    } else if msg.contains("SignatureMismatch") {
-        s3_error!(SignatureDoesNotMatch, "The chunk signature does not match.")
-    } else if msg.contains("FormatError") || msg.contains("TooLarge") || msg.contains("TooMany") {
-        s3_error!(InvalidRequest, "Malformed aws-chunked request body.")
-    } else {
-        s3_error!(IncompleteBody, "The request body ended before its declared length.")
     }
 }
 
@@ -175,12 +151,15 @@ impl Drop for PendingBlob {
 
 /// Streams `body` (exactly `len` bytes) into a new blob, hashing as it goes, and verifies
 /// the declared checksums.
-pub async fn receive(
+pub async fn receive<B>(
     state: &AppState,
-    body: Option<StreamingBlob>,
+    body: Option<B>,
     len: u64,
     expected: Expected,
-) -> S3Result<(PendingBlob, Digests)> {
+) -> Result<(PendingBlob, Digests), UploadError>
+where
+    B: Stream<Item = Result<Bytes, BodyError>> + Unpin + Send + Sync + 'static,
+{
     let pending = PendingBlob::new(state.storage.clone());
     let storage = state.storage.clone();
     let id = pending.id;
@@ -193,13 +172,14 @@ pub async fn receive(
 
 /// Runs `sink` over the hashed body, then checks the body's own errors, the sink's result
 /// and the declared checksums, in that order.
-pub async fn hash_through<F, Fut, T>(
-    body: Option<StreamingBlob>,
+pub async fn hash_through<B, F, Fut, T>(
+    body: Option<B>,
     len: u64,
     expected: Expected,
     sink: F,
-) -> S3Result<(Digests, T)>
+) -> Result<(Digests, T), UploadError>
 where
+    B: Stream<Item = Result<Bytes, BodyError>> + Unpin + Send + Sync + 'static,
     F: FnOnce(crate::storage::BlobStream) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
 {
@@ -219,9 +199,9 @@ where
     let stored = sink(Box::pin(stream)).await;
     let mut st = hash.lock().expect("hash state lock");
     if let Some(e) = st.body_error.take() {
-        return Err(e);
+        return Err(UploadError::Body(e));
     }
-    let out = stored.map_err(error::storage)?;
+    let out = stored?;
     let digests = Digests {
         md5: std::mem::take(&mut st.md5).finalize().into(),
         sha256: std::mem::take(&mut st.sha256).finalize().into(),
@@ -240,7 +220,7 @@ pub async fn commit(
     new: NewObject,
     pending: PendingBlob,
     reservation: Option<Reservation>,
-) -> S3Result<OffsetDateTime> {
+) -> Result<OffsetDateTime, UploadError> {
     commit_and_finish(state, new, pending, reservation, None).await
 }
 
@@ -251,17 +231,17 @@ pub async fn commit_and_finish(
     pending: PendingBlob,
     reservation: Option<Reservation>,
     finished: Option<uuid::Uuid>,
-) -> S3Result<OffsetDateTime> {
+) -> Result<OffsetDateTime, UploadError> {
     let state = state.clone();
     let mut new = new;
     new.reservations.extend(reservation.as_ref().map(|r| r.id));
     let task = tokio::spawn(async move {
-        let mut tx = state.db.begin().await.map_err(|e| error::db(e.into()))?;
-        let (old, at) = objects::commit_put(&mut tx, &new).await.map_err(error::db)?;
+        let mut tx = state.db.begin().await.map_err(DbError::from)?;
+        let (old, at) = objects::commit_put(&mut tx, &new).await?;
         if let Some(id) = finished {
-            crate::db::multipart::delete(&mut *tx, id).await.map_err(error::db)?;
+            crate::db::multipart::delete(&mut *tx, id).await?;
         }
-        tx.commit().await.map_err(|e| error::db(e.into()))?;
+        tx.commit().await.map_err(DbError::from)?;
         pending.disarm();
         // The commit released the reservation in its transaction.
         if let Some(r) = reservation {
@@ -270,7 +250,7 @@ pub async fn commit_and_finish(
         if let Some(old) = old.filter(|old| *old != new.blob_id) {
             delete_in_background(state.storage.clone(), BlobId(old));
         }
-        Ok(at)
+        Ok::<_, UploadError>(at)
     });
-    task.await.map_err(error::internal)?
+    task.await.map_err(|e| UploadError::Commit(e.to_string()))?
 }

@@ -1,9 +1,12 @@
 //! What an upload promises about its bytes, checked once they have all arrived: flexible
 //! checksums (`x-amz-checksum-*` headers or aws-chunked trailers) and `Content-MD5`.
 
-use s3s::{S3Error, S3Result, s3_error};
-
+use super::UploadError;
 use crate::checksum::{self, Algorithm, Checksums};
+
+/// Where the aws-chunked trailer's headers come from once the body has been read (the S3
+/// edge hands in s3s's handle); `None` if nothing arrived.
+pub type Trailer = Box<dyn FnOnce() -> Option<http::HeaderMap> + Send + Sync>;
 
 /// The flexible checksums an upload declares: values in `x-amz-checksum-*` headers, an
 /// algorithm in `x-amz-sdk-checksum-algorithm`, or trailers announced by `x-amz-trailer`
@@ -11,13 +14,13 @@ use crate::checksum::{self, Algorithm, Checksums};
 pub struct Expected {
     algorithms: Vec<Algorithm>,
     sent: Checksums,
-    trailers: Option<s3s::TrailingHeaders>,
+    trailer: Option<Trailer>,
 }
 
 impl Expected {
-    /// Reads the declaration from request headers; `trailers` is s3s's handle on the
-    /// aws-chunked trailer, filled once the body has been read.
-    pub fn from_request(headers: &http::HeaderMap, trailers: Option<s3s::TrailingHeaders>) -> S3Result<Self> {
+    /// Reads the declaration from request headers; `trailer` reads the aws-chunked trailer
+    /// once the body has been read.
+    pub fn from_request(headers: &http::HeaderMap, trailer: Option<Trailer>) -> Result<Self, UploadError> {
         let mut algorithms = Vec::new();
         let mut sent = Checksums::default();
         for a in checksum::ALL {
@@ -26,7 +29,7 @@ impl Expected {
                     .to_str()
                     .ok()
                     .filter(|v| valid_value(a, v))
-                    .ok_or_else(|| invalid_checksum(a))?;
+                    .ok_or(UploadError::InvalidChecksum(a))?;
                 sent.0.insert(a, v.to_owned());
                 algorithms.push(a);
             }
@@ -39,24 +42,19 @@ impl Expected {
                 .to_str()
                 .ok()
                 .and_then(Algorithm::parse)
-                .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?;
+                .ok_or(UploadError::UnsupportedAlgorithm)?;
             algorithms.push(a);
         }
         if let Some(v) = headers.get("x-amz-trailer") {
             for name in v.to_str().unwrap_or("").split(',') {
-                let a = Algorithm::from_header(name).ok_or_else(|| {
-                    s3_error!(
-                        InvalidRequest,
-                        "The value specified in the x-amz-trailer header is not supported"
-                    )
-                })?;
+                let a = Algorithm::from_header(name).ok_or(UploadError::UnsupportedTrailer)?;
                 algorithms.push(a);
             }
         }
         Ok(Self {
             algorithms,
             sent,
-            trailers,
+            trailer,
         })
     }
 
@@ -65,7 +63,7 @@ impl Expected {
         Self {
             algorithms: Vec::new(),
             sent: Checksums::default(),
-            trailers: None,
+            trailer: None,
         }
     }
 
@@ -82,43 +80,33 @@ impl Expected {
 
     /// Checks the values sent with a CompleteMultipartUpload against the object's checksums
     /// made from its parts; a composite value may be sent with or without its `-N`.
-    pub fn verify_whole(&self, made: &Checksums) -> S3Result<()> {
+    pub fn verify_whole(&self, made: &Checksums) -> Result<(), UploadError> {
         for (a, v) in &self.sent.0 {
             let ok = made
                 .get(*a)
                 .is_some_and(|m| m == v || m.rsplit_once('-').is_some_and(|(base, _)| base == v));
             if !ok {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    a.name()
-                ));
+                return Err(UploadError::ChecksumMismatch(*a));
             }
         }
         Ok(())
     }
 
     /// Compares the sent values (headers, then trailers) with the computed ones.
-    pub(super) fn verify(mut self, computed: &Checksums) -> S3Result<()> {
-        if let Some(trailers) = self.trailers.take().and_then(|t| t.take()) {
+    pub(super) fn verify(mut self, computed: &Checksums) -> Result<(), UploadError> {
+        if let Some(trailers) = self.trailer.take().and_then(|read| read()) {
             for a in checksum::ALL {
                 if let Some(v) = trailers.get(a.header()) {
                     let v = v
                         .to_str()
                         .ok()
                         .filter(|v| valid_value(a, v))
-                        .ok_or_else(|| invalid_checksum(a))?;
+                        .ok_or(UploadError::InvalidChecksum(a))?;
                     self.sent.0.insert(a, v.to_owned());
                 }
             }
         }
-        checksum::verify(&self.sent, computed).map_err(|m| {
-            s3_error!(
-                BadDigest,
-                "The {} you specified did not match the calculated checksum.",
-                m.0.name()
-            )
-        })
+        checksum::verify(&self.sent, computed).map_err(|m| UploadError::ChecksumMismatch(m.0))
     }
 }
 
@@ -135,24 +123,17 @@ fn valid_value(a: Algorithm, v: &str) -> bool {
         .is_ok_and(|raw| raw.len() == width)
 }
 
-fn invalid_checksum(a: Algorithm) -> S3Error {
-    s3_error!(InvalidRequest, "Value for {} header is invalid.", a.header())
-}
-
 /// Checks a `Content-MD5` header (base64) against the digest of what arrived.
-pub fn check_content_md5(header: Option<&str>, md5: &[u8; 16]) -> S3Result<()> {
+pub fn check_content_md5(header: Option<&str>, md5: &[u8; 16]) -> Result<(), UploadError> {
     use base64::Engine as _;
     let Some(h) = header else { return Ok(()) };
     let want = base64::engine::general_purpose::STANDARD
         .decode(h.trim())
         .ok()
         .filter(|d| d.len() == 16)
-        .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+        .ok_or(UploadError::InvalidContentMd5)?;
     if want.as_slice() != md5 {
-        return Err(s3_error!(
-            BadDigest,
-            "The Content-MD5 you specified did not match what we received."
-        ));
+        return Err(UploadError::ContentMd5Mismatch);
     }
     Ok(())
 }
