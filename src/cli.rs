@@ -129,13 +129,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no user with email {user}"))?;
             let secrets = crypto::SecretBox::new(config.master_key.expose());
-            let key_id = crypto::new_access_key_id();
-            let secret = crypto::new_secret_access_key();
-            let sealed = secrets.seal(secret.as_bytes(), key_id.as_bytes());
-            db::access_keys::create(&pool, user.id, &name, &key_id, &sealed).await?;
+            let key = accounts::mint_key(&pool, &secrets, user.id, &name).await?;
             // Printed once, in a form `eval "$(godrive key create ...)"` turns into exported variables.
-            println!("AWS_ACCESS_KEY_ID={key_id}");
-            println!("AWS_SECRET_ACCESS_KEY={}", secret.as_str());
+            println!("AWS_ACCESS_KEY_ID={}", key.access_key_id);
+            println!("AWS_SECRET_ACCESS_KEY={}", key.secret.as_str());
             println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
             Ok(())
         }

@@ -13,6 +13,16 @@ use uuid::Uuid;
 /// The query parameter carrying a link id; covered by the signature like every other.
 pub const LINK_PARAM: &str = "x-godrive-link";
 
+/// S3's own ceiling on a presigned URL's lifetime: 7 days.
+pub const S3_MAX_EXPIRY_SECS: u64 = 7 * 24 * 3600;
+
+/// The longest a presigned URL may live, whoever signed it and however:
+/// `GODRIVE_PRESIGN_MAX_EXPIRY`, never past S3's 7 days. Both edges use it (the S3 edge on
+/// every presigned request, the JSON API when it makes a link).
+pub fn max_expiry_secs(config: &crate::config::Config) -> u64 {
+    config.presign_max_expiry.0.min(S3_MAX_EXPIRY_SECS)
+}
+
 /// What the query of a presigned request says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presigned {

@@ -1,5 +1,6 @@
-//! Account rules shared by every way a user is made or logs in (the JSON API, the CLI, the
-//! first admin from the configuration): what an email and a password may be.
+//! Accounts, shared by every way a user is made, logs in or gets a key (the JSON API, the
+//! CLI, the first admin from the configuration): what an email and a password may be, and
+//! minting an access key.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
@@ -95,6 +96,75 @@ pub fn check_password(password: &str) -> Result<(), RuleError> {
         return Err(RuleError::PasswordNul);
     }
     Ok(())
+}
+
+/// A new access key: its id and its secret, shown once and stored only sealed.
+pub struct NewKey {
+    /// The stored key's row id.
+    pub id: uuid::Uuid,
+    /// The access key id clients sign with.
+    pub access_key_id: String,
+    /// The secret, wiped from memory when dropped.
+    pub secret: zeroize::Zeroizing<String>,
+}
+
+/// Mints an access key for `user_id`: a random id and secret, the secret sealed under the
+/// master key (with the key id as associated data) and stored.
+pub async fn mint_key(
+    db: impl sqlx::PgExecutor<'_>,
+    secrets: &crate::crypto::SecretBox,
+    user_id: uuid::Uuid,
+    name: &str,
+) -> Result<NewKey, crate::db::DbError> {
+    let access_key_id = crate::crypto::new_access_key_id();
+    let secret = crate::crypto::new_secret_access_key();
+    let sealed = secrets.seal(secret.as_bytes(), access_key_id.as_bytes());
+    let id = crate::db::access_keys::create(db, user_id, name, &access_key_id, &sealed).await?;
+    Ok(NewKey {
+        id,
+        access_key_id,
+        secret,
+    })
+}
+
+/// Why the first admin could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// Hashing the password failed.
+    #[error("hashing the admin password: {0}")]
+    Hash(String),
+}
+
+/// Creates the first admin from `GODRIVE_ADMIN_EMAIL` / `GODRIVE_ADMIN_PASSWORD` (both
+/// checked by the account rules when the configuration loads) when no user has that email
+/// yet. Several instances starting at once are fine: the unique email lets one insert win.
+pub async fn bootstrap_admin(state: &crate::app::AppState) -> Result<(), BootstrapError> {
+    use crate::db::users::{self, CreateUserError};
+    let auth = &state.config.auth;
+    let Some(email) = auth.admin_email.as_deref() else {
+        return Ok(());
+    };
+    if users::by_email(&state.db, email).await?.is_some() {
+        return Ok(());
+    }
+    let password = auth.admin_password.expose().to_owned();
+    let cost = state.config.bcrypt_cost;
+    // bcrypt is slow on purpose: off the async workers.
+    let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&password, cost))
+        .await
+        .map_err(|e| BootstrapError::Hash(e.to_string()))?
+        .map_err(|e| BootstrapError::Hash(e.to_string()))?;
+    match users::create(&state.db, email, &hash, true, state.config.default_quota()).await {
+        Ok(u) => {
+            tracing::info!(user.id = %u.id, "created the first admin from GODRIVE_ADMIN_EMAIL");
+            Ok(())
+        }
+        Err(CreateUserError::EmailTaken) => Ok(()),
+        Err(CreateUserError::Db(e)) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

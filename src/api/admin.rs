@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use super::keys::Page;
 use crate::app::AppState;
-use crate::{crypto, db};
+use crate::db;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -128,31 +128,4 @@ async fn set_quota(
         return Err(ApiError::NotFound("user"));
     }
     Ok(Json(q))
-}
-
-/// Creates the first admin from `GODRIVE_ADMIN_EMAIL` / `GODRIVE_ADMIN_PASSWORD` when no
-/// user has that email yet. Several instances starting at once are fine: the unique email
-/// lets one insert win.
-pub async fn bootstrap_admin(state: &AppState) -> Result<(), ApiError> {
-    let auth = &state.config.auth;
-    let Some(email) = auth.admin_email.as_deref() else {
-        return Ok(());
-    };
-    if db::users::by_email(&state.db, email).await?.is_some() {
-        return Ok(());
-    }
-    let password = auth.admin_password.expose().to_owned();
-    let cost = state.config.bcrypt_cost;
-    let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&password, cost))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    match db::users::create(&state.db, email, &hash, true, state.config.default_quota()).await {
-        Ok(u) => {
-            tracing::info!(user.id = %u.id, "created the first admin from GODRIVE_ADMIN_EMAIL");
-            Ok(())
-        }
-        Err(db::users::CreateUserError::EmailTaken) => Ok(()),
-        Err(db::users::CreateUserError::Db(e)) => Err(e.into()),
-    }
 }

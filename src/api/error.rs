@@ -117,6 +117,13 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// A key the core refuses (`objects::keys`).
+impl From<crate::objects::keys::KeyError> for ApiError {
+    fn from(_: crate::objects::keys::KeyError) -> Self {
+        ApiError::Validation("key must be 1 to 1024 bytes without control characters".into())
+    }
+}
+
 /// The core's upload failures in the API's terms.
 impl From<crate::objects::UploadError> for ApiError {
     fn from(e: crate::objects::UploadError) -> Self {

@@ -92,15 +92,6 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-fn check_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() || key.len() > 1024 || crate::text::has_control(key) {
-        return Err(ApiError::Validation(
-            "key must be 1 to 1024 bytes without control characters".into(),
-        ));
-    }
-    Ok(())
-}
-
 #[utoipa::path(post, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 201, body = FileView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody)))]
 async fn upload(
     State(state): State<AppState>,
@@ -144,7 +135,7 @@ async fn upload(
                 // field before the file, or the file name); the commit settles the real size.
                 let target = match key.as_deref().or(filename.as_deref()) {
                     Some(k) => {
-                        check_key(k)?;
+                        crate::objects::keys::check(k)?;
                         crate::quota::Target::Key(k)
                     }
                     None => crate::quota::Target::UnknownKey,
@@ -207,7 +198,7 @@ async fn upload(
         Some(k) => k,
         None => return Err(ApiError::Validation("give a key field or a file name".into())),
     };
-    check_key(&key)?;
+    crate::objects::keys::check(&key)?;
     let new = NewObject {
         bucket_id: bucket.id,
         key: key.clone(),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AppPath, AuthUser, plain_text};
 use crate::app::AppState;
-use crate::{crypto, db};
+use crate::db;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -93,20 +93,17 @@ async fn create(
         return Err(ApiError::Validation("name must have 1 to 100 characters".into()));
     }
     plain_text("name", name)?;
-    let access_key_id = crypto::new_access_key_id();
-    let secret = crypto::new_secret_access_key();
-    let sealed = state.secrets.seal(secret.as_bytes(), access_key_id.as_bytes());
-    let id = db::access_keys::create(&state.db, user.id, name, &access_key_id, &sealed).await?;
-    let info = db::access_keys::get(&state.db, user.id, id)
+    let key = crate::accounts::mint_key(&state.db, &state.secrets, user.id, name).await?;
+    let info = db::access_keys::get(&state.db, user.id, key.id)
         .await?
         .ok_or_else(|| ApiError::internal("key vanished after insert"))?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
-            id,
+            id: key.id,
             name: info.name,
-            access_key_id,
-            secret_access_key: secret.to_string(),
+            access_key_id: key.access_key_id,
+            secret_access_key: key.secret.to_string(),
             created_at: info.created_at,
         }),
     ))

@@ -221,17 +221,14 @@ async fn create(
     if !matches!(method.as_str(), "GET" | "HEAD" | "PUT") {
         return Err(ApiError::Validation("method must be GET, HEAD or PUT".into()));
     }
-    let max = state.config.presign_max_expiry.0.min(7 * 24 * 3600);
+    let max = crate::presign::max_expiry_secs(&state.config);
     if req.expires_in == 0 || req.expires_in > max {
         return Err(ApiError::Validation(format!(
             "expires_in must be between 1 and {max} seconds"
         )));
     }
-    if req.key.is_empty() || req.key.len() > 1024 {
-        return Err(ApiError::Validation("key must be 1 to 1024 bytes".into()));
-    }
+    crate::objects::keys::check(&req.key)?;
     plain_text("bucket", &req.bucket)?;
-    plain_text("key", &req.key)?;
     if let Some(k) = &req.access_key_id {
         plain_text("access_key_id", k)?;
     }

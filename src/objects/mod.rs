@@ -1,9 +1,10 @@
-//! The object core both edges call: receiving an upload (hash while streaming into a new
-//! blob, check what the client declared about its bytes, commit its row) speaks no
-//! protocol. Its failures are [`UploadError`]s, which each edge maps once: S3 codes in
+//! The object core both edges call: what a key may be, and receiving an upload (hash while
+//! streaming into a new blob, check what the client declared about its bytes, commit its
+//! row). It speaks no protocol. Its failures are [`UploadError`]s, which each edge maps once: S3 codes in
 //! `s3::error`, JSON codes in `api::error`.
 
 pub mod integrity;
+pub mod keys;
 pub mod upload;
 
 use crate::checksum::Algorithm;

@@ -141,7 +141,7 @@ async fn check_presigned(
     bucket: Option<&str>,
     key: Option<&str>,
 ) -> S3Result<()> {
-    let max = state.config.presign_max_expiry.0.min(7 * 24 * 3600);
+    let max = crate::presign::max_expiry_secs(&state.config);
     let too_long = |message: String| {
         let mut e = s3s::S3Error::with_message(
             s3s::S3ErrorCode::Custom("AuthorizationQueryParametersError".into()),

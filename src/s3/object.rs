@@ -57,22 +57,12 @@ pub fn declared_length(content_length: Option<i64>) -> S3Result<u64> {
     Ok(len)
 }
 
-/// Rejects keys PostgreSQL cannot store (NUL) or a listing cannot carry (control characters).
+/// The core's key rules (`objects::keys`), in S3's terms.
 pub fn check_key(key: &str) -> S3Result<()> {
-    if key.is_empty() {
-        return Err(s3_error!(InvalidArgument, "Object key must not be empty."));
-    }
-    if key.len() > 1024 {
-        return Err(s3_error!(KeyTooLongError, "Your key is too long."));
-    }
-    // NUL cannot be stored; no control character can appear in an XML 1.0 listing.
-    if crate::text::has_control(key) {
-        return Err(s3_error!(
-            InvalidArgument,
-            "Object key must not contain control characters."
-        ));
-    }
-    Ok(())
+    crate::objects::keys::check(key).map_err(|e| match e {
+        crate::objects::keys::KeyError::TooLong => s3_error!(KeyTooLongError, "Your key is too long."),
+        other => s3s::S3Error::with_message(s3s::S3ErrorCode::InvalidArgument, other.to_string()),
+    })
 }
 
 /// S3's limit on user-defined metadata: keys and values together, in bytes.

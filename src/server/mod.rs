@@ -34,7 +34,7 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     /// The first admin could not be created.
     #[error("creating the first admin: {0}")]
-    Bootstrap(crate::api::error::ApiError),
+    Bootstrap(crate::accounts::BootstrapError),
 }
 
 /// Serves on an already bound listener until `shutdown` completes, then lets in-flight
@@ -44,7 +44,7 @@ pub async fn serve_with_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    crate::api::admin::bootstrap_admin(&state)
+    crate::accounts::bootstrap_admin(&state)
         .await
         .map_err(ServeError::Bootstrap)?;
     // The lease exists before the first request can reserve quota under it.
