@@ -239,7 +239,7 @@ async fn start_godrive(name: &'static str, db: &str, data: &Path, backend: Optio
     // The benchmark's fixed key, sealed as the CLI would (the CLI makes random ones).
     let config = config_for(db);
     let pool = godrive::db::connect(&config.database).await.expect("db");
-    let secrets = godrive::crypto::SecretBox::new(config.master_key.expose());
+    let secrets = godrive::accounts::crypto::SecretBox::new(config.master_key.expose());
     let user: uuid::Uuid = sqlx::query_scalar("select id from users where email = 'bench@example.com'")
         .fetch_one(&pool)
         .await

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use godrive::accounts::crypto;
 use godrive::app::AppState;
 use godrive::config::Config;
-use godrive::{crypto, db};
+use godrive::db;
 
 const SIZE: usize = 4096;
 
@@ -121,7 +122,7 @@ async fn main() {
             .await
             .expect("drop");
     }
-    godrive::telemetry::init(
+    godrive::obs::telemetry::init(
         &std::env::var("GODRIVE_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
         "pretty",
     );

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::audit::AuditLog;
+use crate::accounts::crypto::SecretBox;
+use crate::accounts::tokens::Tokens;
 use crate::config::{Config, StorageKind};
-use crate::crypto::SecretBox;
 use crate::db::{self, DbError};
-use crate::requests::RequestCounter;
+use crate::obs::requests::RequestCounter;
+use crate::presign::audit::AuditLog;
 use crate::storage::fs::FsStorage;
 use crate::storage::s3::S3Storage;
 use crate::storage::{Storage, StorageError};
-use crate::tokens::Tokens;
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub struct AppState {
     /// Presigned-URL audit rows, buffered (see `audit`).
     pub audit: AuditLog,
     /// Requests per access key (`GODRIVE_KEY_RATE_LIMIT`).
-    pub key_rate: crate::ratelimit::KeyRateLimit,
+    pub key_rate: crate::s3::ratelimit::KeyRateLimit,
     /// This instance's id, random per start: its lease row (see `lease`) and the quota
     /// reservations of its uploads in flight carry it.
     pub instance_id: uuid::Uuid,
@@ -80,7 +80,7 @@ impl AppState {
     pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
         let secrets = SecretBox::new(config.master_key.expose());
         let tokens = Tokens::new(&config.auth);
-        let key_rate = crate::ratelimit::KeyRateLimit::new(config.key_rate_limit);
+        let key_rate = crate::s3::ratelimit::KeyRateLimit::new(config.key_rate_limit);
         Self {
             db,
             storage,

@@ -5,9 +5,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use crate::accounts::{self, crypto};
 use crate::app::{self, AppState};
 use crate::config::Config;
-use crate::{accounts, crypto, db, gc, reconcile, rollup, server, telemetry};
+use crate::jobs::{gc, reconcile, rollup};
+use crate::obs::telemetry;
+use crate::{db, server};
 
 /// GoDrive: an S3-compatible facade with users, quotas and metadata in PostgreSQL.
 #[derive(Debug, Parser)]
@@ -222,7 +225,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("binding the metrics listener {metrics_addr}"))?;
         let bound = metrics.local_addr().map_or(metrics_addr, |a| a.to_string());
         tracing::info!(addr = %bound, "metrics at /metrics");
-        tokio::spawn(crate::scrape::serve(state.clone(), metrics));
+        tokio::spawn(crate::obs::scrape::serve(state.clone(), metrics));
     }
     server::serve_with_listener(state, listener, server::shutdown_signal()).await?;
     Ok(())

@@ -1,55 +1,41 @@
 //! GoDrive: an S3-compatible API facade with users, quotas and metadata in PostgreSQL.
+//!
+//! Two edges, `s3` (the S3 protocol, on `s3s`) and `api` (the JSON API under `/v1`), over
+//! one core: `objects` (keys, the upload pipeline, quota reservations), `accounts` (users,
+//! passwords, access keys, tokens) and `presign` (links and their audit). `db` holds all
+//! SQL and `storage` all bytes; `server` accepts connections and routes each request to an
+//! edge; `jobs` and `obs` sit beside them. The edges never import each other, the core
+//! imports neither, and `db` and `storage` import no edge and no core module
+//! (`scripts/check-layout.sh`).
 #![forbid(unsafe_code)]
 
-/// Account rules: emails and passwords.
+/// Accounts: email and password rules, access keys, the first admin, tokens, secrets.
 pub mod accounts;
-/// HTTP handlers of the JSON API under `/v1/`.
+/// The JSON edge: handlers of the API under `/v1/`.
 pub mod api;
 /// Shared state built once at startup.
 pub mod app;
-/// The audit of presigned URL use, buffered and written in batches.
-pub mod audit;
 /// S3 flexible checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
 pub mod checksum;
 /// The command line: `serve`, `migrate`, `user`, `key`, `gc`.
 pub mod cli;
 /// Configuration: defaults < `config/<ENVIRONMENT>.toml` < environment.
 pub mod config;
-/// Encryption of secrets at rest, password hashing, credential generation.
-pub mod crypto;
 /// All SQL lives here.
 pub mod db;
-/// Garbage collection of backend blobs no metadata row references.
-pub mod gc;
-/// Instance leases: the heartbeat, and the sweep of dead instances' quota reservations.
-pub mod lease;
-/// Prometheus metrics of this instance.
-pub mod metrics;
-/// The object core both edges call: the upload pipeline and its integrity checks.
+/// Background loops and maintenance commands: leases, roll-up, gc, reconcile.
+pub mod jobs;
+/// The object core both edges call: key rules, the upload pipeline, quota reservations.
 pub mod objects;
-/// Presigned URLs: reading their query, signing the ones GoDrive makes.
+/// Metrics, tracing and request counting.
+pub mod obs;
+/// Presigned URLs: reading their query, signing the ones GoDrive makes, auditing their use.
 pub mod presign;
-/// Quota reservations taken before an upload's body is read.
-pub mod quota;
-/// Requests per access key, per instance.
-pub mod ratelimit;
-/// Usage reconciliation: counters against objects, objects against the backend.
-pub mod reconcile;
-/// Request counts per user, operation and day, flushed in batches.
-pub mod requests;
-/// The daily usage roll-up, one instance at a time.
-pub mod rollup;
-/// The S3 protocol side, built on `s3s`.
+/// The S3 edge, built on `s3s`.
 pub mod s3;
-/// The `/metrics` listener and the gauges read at scrape time.
-pub mod scrape;
-/// Listeners, the `/v1` vs S3 split, graceful shutdown.
+/// Listeners, connection limits, the `/v1` vs S3 split, graceful shutdown.
 pub mod server;
 /// Blob storage backends, named by UUID.
 pub mod storage;
-/// Tracing subscriber setup.
-pub mod telemetry;
 /// Rules for client text bound for PostgreSQL or an HTTP header (both edges use them).
 pub mod text;
-/// JSON API credentials: JWT access tokens, HMAC-stored refresh tokens.
-pub mod tokens;

@@ -2,6 +2,9 @@
 //! CLI, the first admin from the configuration): what an email and a password may be, and
 //! minting an access key.
 
+pub mod crypto;
+pub mod tokens;
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -112,12 +115,12 @@ pub struct NewKey {
 /// master key (with the key id as associated data) and stored.
 pub async fn mint_key(
     db: impl sqlx::PgExecutor<'_>,
-    secrets: &crate::crypto::SecretBox,
+    secrets: &crate::accounts::crypto::SecretBox,
     user_id: uuid::Uuid,
     name: &str,
 ) -> Result<NewKey, crate::db::DbError> {
-    let access_key_id = crate::crypto::new_access_key_id();
-    let secret = crate::crypto::new_secret_access_key();
+    let access_key_id = crate::accounts::crypto::new_access_key_id();
+    let secret = crate::accounts::crypto::new_secret_access_key();
     let sealed = secrets.seal(secret.as_bytes(), access_key_id.as_bytes());
     let id = crate::db::access_keys::create(db, user_id, name, &access_key_id, &sealed).await?;
     Ok(NewKey {
@@ -153,7 +156,7 @@ pub async fn bootstrap_admin(state: &crate::app::AppState) -> Result<(), Bootstr
     let password = auth.admin_password.expose().to_owned();
     let cost = state.config.bcrypt_cost;
     // bcrypt is slow on purpose: off the async workers.
-    let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&password, cost))
+    let hash = tokio::task::spawn_blocking(move || crate::accounts::crypto::hash_password(&password, cost))
         .await
         .map_err(|e| BootstrapError::Hash(e.to_string()))?
         .map_err(|e| BootstrapError::Hash(e.to_string()))?;

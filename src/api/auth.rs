@@ -15,9 +15,9 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AuthUser, ClientAddr};
+use crate::accounts::{self, crypto, tokens::Tokens};
 use crate::app::AppState;
 use crate::db::{self, users::CreateUserError};
-use crate::{accounts, crypto, tokens::Tokens};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -185,7 +185,7 @@ async fn login(
         return Err(ApiError::AccountDisabled);
     }
     throttle.succeeded(&state).await?;
-    crate::metrics::auth("json", "success", None);
+    crate::obs::metrics::auth("json", "success", None);
     Ok(Json(issue(&state, &user, Uuid::new_v4()).await?))
 }
 

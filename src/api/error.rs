@@ -154,20 +154,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code();
         match &self {
-            Self::Unauthenticated(_) => crate::metrics::auth("json", "failure", Some("invalid_token")),
+            Self::Unauthenticated(_) => crate::obs::metrics::auth("json", "failure", Some("invalid_token")),
             Self::InvalidCredentials => {
-                crate::metrics::auth("json", "invalid_credentials", Some("invalid_credentials"));
+                crate::obs::metrics::auth("json", "invalid_credentials", Some("invalid_credentials"));
             }
             Self::Forbidden(_) | Self::AccountDisabled => {
-                crate::metrics::METRICS
+                crate::obs::metrics::METRICS
                     .auth_failures
-                    .get_or_create(&crate::metrics::AuthFailureLabels {
+                    .get_or_create(&crate::obs::metrics::AuthFailureLabels {
                         api: "json",
                         reason: "access_denied",
                     })
                     .inc();
             }
-            Self::QuotaExceeded(m) => crate::metrics::METRICS.quota_refused("json", m),
+            Self::QuotaExceeded(m) => crate::obs::metrics::METRICS.quota_refused("json", m),
             _ => {}
         }
         (

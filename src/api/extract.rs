@@ -8,9 +8,9 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::accounts::tokens::TokenError;
 use crate::app::AppState;
 use crate::db;
-use crate::tokens::TokenError;
 
 /// `Json` whose rejections answer in the API's error shape (`invalid_json`).
 pub struct AppJson<T>(pub T);
@@ -82,8 +82,8 @@ impl FromRequestParts<AppState> for AuthUser {
         if user.disabled {
             return Err(ApiError::AccountDisabled);
         }
-        crate::metrics::auth("json", "success", None);
-        if let Some(slot) = parts.extensions.get::<crate::audit::UserSlot>() {
+        crate::obs::metrics::auth("json", "success", None);
+        if let Some(slot) = parts.extensions.get::<crate::presign::audit::UserSlot>() {
             slot.set(user.id);
         }
         // The route template, never the raw path (ids would make the label set unbounded).

@@ -136,17 +136,17 @@ async fn upload(
                 let target = match key.as_deref().or(filename.as_deref()) {
                     Some(k) => {
                         crate::objects::keys::check(k)?;
-                        crate::quota::Target::Key(k)
+                        crate::objects::quota::Target::Key(k)
                     }
-                    None => crate::quota::Target::UnknownKey,
+                    None => crate::objects::quota::Target::UnknownKey,
                 };
                 let len = declared.unwrap_or(limit).min(limit);
                 reservation = Some(
-                    crate::quota::reserve(&state.db, state.instance_id, bucket.id, target, len)
+                    crate::objects::quota::reserve(&state.db, state.instance_id, bucket.id, target, len)
                         .await
                         .map_err(|e| match e {
-                            crate::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
-                            crate::quota::QuotaError::Db(e) => e.into(),
+                            crate::objects::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
+                            crate::objects::quota::QuotaError::Db(e) => e.into(),
                         })?,
                 );
                 let pending = PendingBlob::new(state.storage.clone());

@@ -97,7 +97,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// raw path: ids would make the label set unbounded).
 async fn name_operation(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     if let (Some(op), Some(route)) = (
-        req.extensions().get::<crate::metrics::Operation>(),
+        req.extensions().get::<crate::obs::metrics::Operation>(),
         req.extensions().get::<axum::extract::MatchedPath>(),
     ) {
         op.set(format!("{} {}", req.method(), route.as_str()));

@@ -305,7 +305,7 @@ async fn create(
         .map(str::to_owned);
     db::links::insert_audit(
         &state.db,
-        &[crate::audit::created(&link, Some(client.to_string()), agent)],
+        &[crate::presign::audit::created(&link, Some(client.to_string()), agent)],
     )
     .await?;
     Ok((

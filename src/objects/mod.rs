@@ -5,6 +5,7 @@
 
 pub mod integrity;
 pub mod keys;
+pub mod quota;
 pub mod upload;
 
 use crate::checksum::Algorithm;

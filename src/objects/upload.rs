@@ -29,7 +29,7 @@ use crate::checksum::{self, Checksums};
 pub use super::integrity::{Expected, check_content_md5};
 use crate::db::DbError;
 use crate::db::objects::{self, NewObject};
-use crate::quota::Reservation;
+use crate::objects::quota::Reservation;
 use crate::storage::{BlobId, Storage, delete_in_background};
 
 /// MD5, SHA-256, flexible checksums and length of everything that went through.

@@ -66,7 +66,7 @@ pub struct Authz {
 impl S3Access for Authz {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let name = cx.s3_op().name().to_owned();
-        if let Some(op) = cx.extensions_mut().get::<crate::metrics::Operation>() {
+        if let Some(op) = cx.extensions_mut().get::<crate::obs::metrics::Operation>() {
             op.set(name);
         }
         let Some(creds) = cx.credentials() else {
@@ -88,7 +88,7 @@ impl S3Access for Authz {
             .map_err(super::error::db)?
             // The key was valid a moment ago for the signature check: deleted or disabled since.
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-        if let Some(slot) = cx.extensions_mut().get::<crate::audit::UserSlot>() {
+        if let Some(slot) = cx.extensions_mut().get::<crate::presign::audit::UserSlot>() {
             slot.set(caller.user_id);
         }
         // After the signature check: a forged request cannot spend someone else's rate.
@@ -99,7 +99,7 @@ impl S3Access for Authz {
             ));
         }
         // The signature has been verified.
-        crate::metrics::auth("s3", "success", None);
+        crate::obs::metrics::auth("s3", "success", None);
         if let Some(p) = crate::presign::Presigned::from_query(cx.uri().query()) {
             let key = match cx.s3_path() {
                 S3Path::Object { key, .. } => Some(key.to_string()),

@@ -10,7 +10,7 @@ use crate::objects::upload::{self, PendingBlob};
 use uuid::Uuid;
 
 use crate::db::{self, objects::NewObject, objects::Object};
-use crate::quota::Target;
+use crate::objects::quota::Target;
 use crate::storage::BlobId;
 
 fn precondition_failed() -> s3s::S3Error {
@@ -137,7 +137,7 @@ impl GoDriveS3 {
         }
 
         // A copy counts like an upload of the source's size.
-        let reservation = crate::quota::reserve(
+        let reservation = crate::objects::quota::reserve(
             &self.state.db,
             self.state.instance_id,
             dest_bucket,

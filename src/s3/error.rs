@@ -32,10 +32,10 @@ pub fn quota_exceeded(message: impl Into<String>) -> S3Error {
 }
 
 /// A refused or failed reservation.
-pub fn quota(err: crate::quota::QuotaError) -> S3Error {
+pub fn quota(err: crate::objects::quota::QuotaError) -> S3Error {
     match err {
-        crate::quota::QuotaError::Exceeded(m) => quota_exceeded(m),
-        crate::quota::QuotaError::Db(e) => db(e),
+        crate::objects::quota::QuotaError::Exceeded(m) => quota_exceeded(m),
+        crate::objects::quota::QuotaError::Db(e) => db(e),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod input;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod ratelimit;
 mod sse;
 pub mod tagging;
 

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::{self, NewObject, Object};
+use crate::objects::quota::Target;
 use crate::objects::upload::{self, check_content_md5};
-use crate::quota::Target;
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
@@ -259,7 +259,7 @@ impl GoDriveS3 {
         // reserve against; a limit set meanwhile is still checked when the object commits.
         let reservation = match limited {
             true => Some(
-                crate::quota::reserve(
+                crate::objects::quota::reserve(
                     &self.state.db,
                     self.state.instance_id,
                     bucket_id,

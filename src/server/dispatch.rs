@@ -86,7 +86,7 @@ impl Dispatch {
         let origin = header(http::header::ORIGIN);
         let presigned = crate::presign::Presigned::from_query(req.uri().query()).map(|p| {
             let len = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
-            crate::audit::PresignedUse::start(
+            crate::presign::audit::PresignedUse::start(
                 p,
                 &method,
                 target.clone(),
@@ -94,7 +94,7 @@ impl Dispatch {
                 header(http::header::USER_AGENT),
                 len,
                 req.extensions()
-                    .get::<crate::audit::UserSlot>()
+                    .get::<crate::presign::audit::UserSlot>()
                     .cloned()
                     .unwrap_or_default(),
             )
@@ -153,9 +153,9 @@ impl Dispatch {
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
             .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
         let api = if self.is_api(&req) { "json" } else { "s3" };
-        let operation = crate::metrics::Operation::default();
+        let operation = crate::obs::metrics::Operation::default();
         req.extensions_mut().insert(operation.clone());
-        let user = crate::audit::UserSlot::default();
+        let user = crate::presign::audit::UserSlot::default();
         req.extensions_mut().insert(user.clone());
         let _in_flight = InFlight::start(api);
         let request_bytes = declared_body(req.headers());
@@ -231,9 +231,9 @@ struct InFlight(prometheus_client::metrics::gauge::Gauge);
 
 impl InFlight {
     fn start(api: &'static str) -> Self {
-        let g = crate::metrics::METRICS
+        let g = crate::obs::metrics::METRICS
             .in_flight
-            .get_or_create(&crate::metrics::ApiLabel { api })
+            .get_or_create(&crate::obs::metrics::ApiLabel { api })
             .clone();
         g.inc();
         Self(g)
@@ -263,17 +263,17 @@ const UPLOADS: [&str; 4] = [
 
 fn record_metrics(
     api: &'static str,
-    operation: &crate::metrics::Operation,
+    operation: &crate::obs::metrics::Operation,
     status: u16,
     elapsed: std::time::Duration,
     request_bytes: Option<u64>,
     response: &http::HeaderMap,
 ) {
-    use crate::metrics::{ApiLabel, METRICS, UploadLabels};
+    use crate::obs::metrics::{ApiLabel, METRICS, UploadLabels};
     let op = operation
         .get()
         .unwrap_or(if api == "s3" { "unauthenticated" } else { "unmatched" });
-    crate::metrics::observe_request(api, op, status, elapsed);
+    crate::obs::metrics::observe_request(api, op, status, elapsed);
     if let Some(n) = request_bytes {
         METRICS.request_bytes.get_or_create(&ApiLabel { api }).inc_by(n);
     }
@@ -306,22 +306,22 @@ fn record_s3_refusal(body: &[u8]) {
         return;
     };
     match code.as_str() {
-        "InvalidAccessKeyId" => crate::metrics::auth("s3", "invalid_credentials", Some("invalid_access_key")),
+        "InvalidAccessKeyId" => crate::obs::metrics::auth("s3", "invalid_credentials", Some("invalid_access_key")),
         "SignatureDoesNotMatch" | "XAmzContentSHA256Mismatch" => {
-            crate::metrics::auth("s3", "failure", Some("signature_mismatch"));
+            crate::obs::metrics::auth("s3", "failure", Some("signature_mismatch"));
         }
-        "RequestTimeTooSkewed" => crate::metrics::auth("s3", "failure", Some("expired")),
-        "AccessDenied" if message.contains("expired") => crate::metrics::auth("s3", "failure", Some("expired")),
+        "RequestTimeTooSkewed" => crate::obs::metrics::auth("s3", "failure", Some("expired")),
+        "AccessDenied" if message.contains("expired") => crate::obs::metrics::auth("s3", "failure", Some("expired")),
         "AccessDenied" => {
-            crate::metrics::METRICS
+            crate::obs::metrics::METRICS
                 .auth_failures
-                .get_or_create(&crate::metrics::AuthFailureLabels {
+                .get_or_create(&crate::obs::metrics::AuthFailureLabels {
                     api: "s3",
                     reason: "access_denied",
                 })
                 .inc();
         }
-        "QuotaExceeded" => crate::metrics::METRICS.quota_refused("s3", &message),
+        "QuotaExceeded" => crate::obs::metrics::METRICS.quota_refused("s3", &message),
         _ => {}
     }
 }

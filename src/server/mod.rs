@@ -48,14 +48,14 @@ pub async fn serve_with_listener(
         .await
         .map_err(ServeError::Bootstrap)?;
     // The lease exists before the first request can reserve quota under it.
-    crate::lease::spawn(state.clone()).await;
+    crate::jobs::lease::spawn(state.clone()).await;
     state
         .requests
         .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
     state
         .audit
         .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
-    crate::rollup::spawn(state.db.clone(), crate::rollup::EVERY);
+    crate::jobs::rollup::spawn(state.db.clone(), crate::jobs::rollup::EVERY);
     let dispatch = Dispatch::new(&state);
     let config = &state.config;
     let limits = Limits {

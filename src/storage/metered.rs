@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use super::{BlobId, BlobStream, Storage, StorageError};
-use crate::metrics::{BackendLabels, METRICS};
+use crate::obs::metrics::{BackendLabels, METRICS};
 
 const OPERATIONS: [&str; 11] = [
     "put",

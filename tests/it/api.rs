@@ -470,7 +470,7 @@ async fn hashes_made_before_the_password_rule_keep_working() {
     let api = Api::new(&srv);
     let email = format!("{}@example.com", unique("old"));
     let old_password = "p".repeat(100);
-    let hash = godrive::crypto::hash_password(&old_password, 4).unwrap();
+    let hash = godrive::accounts::crypto::hash_password(&old_password, 4).unwrap();
     godrive::db::users::create(&srv.state.db, &email, &hash, false, None)
         .await
         .unwrap();

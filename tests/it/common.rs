@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use godrive::accounts::crypto;
 use godrive::app::AppState;
 use godrive::config::Config;
-use godrive::crypto;
 use godrive::db;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
@@ -147,7 +147,7 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_addr = metrics.local_addr().unwrap();
-        tokio::spawn(godrive::scrape::serve(state.clone(), metrics));
+        tokio::spawn(godrive::obs::scrape::serve(state.clone(), metrics));
         let (tx, rx) = oneshot::channel::<()>();
         let s = state.clone();
         tokio::spawn(async move {

@@ -268,7 +268,7 @@ async fn a_backend_outage_fails_fast_and_heals() {
     assert_eq!((usage.used_bytes, usage.object_count, usage.reserved_bytes), (6, 1, 0));
     // A blob the failed upload could not delete while the backend was away is an orphan;
     // gc removes it, and then backend and rows agree.
-    godrive::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), false)
+    godrive::jobs::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), false)
         .await
         .unwrap();
     srv.assert_no_orphans().await;

@@ -518,9 +518,9 @@ async fn gc_aborts_uploads_left_incomplete_too_long() {
             .await
             .unwrap();
         let hour = std::time::Duration::from_secs(3600);
-        let young = godrive::gc::collect(&srv.state, hour, hour, false).await.unwrap();
+        let young = godrive::jobs::gc::collect(&srv.state, hour, hour, false).await.unwrap();
         assert_eq!(young.stale_uploads, 0);
-        let report = godrive::gc::collect(&srv.state, hour, std::time::Duration::ZERO, false)
+        let report = godrive::jobs::gc::collect(&srv.state, hour, std::time::Duration::ZERO, false)
             .await
             .unwrap();
         assert_eq!(report.stale_uploads, 1, "{backend:?}");

@@ -58,16 +58,17 @@ async fn gc_removes_unreferenced_blobs_past_the_grace_period_only() {
             Box::pin(futures::stream::once(async { Ok(bytes::Bytes::from_static(b"lost")) }));
         srv.state.storage.put(orphan, body, 4).await.unwrap();
 
-        let spared = godrive::gc::collect(&srv.state, Duration::from_secs(3600), Duration::from_secs(3600), false)
-            .await
-            .unwrap();
+        let spared =
+            godrive::jobs::gc::collect(&srv.state, Duration::from_secs(3600), Duration::from_secs(3600), false)
+                .await
+                .unwrap();
         assert_eq!(spared.orphans, 0, "young blobs are spared");
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let dry = godrive::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), true)
+        let dry = godrive::jobs::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), true)
             .await
             .unwrap();
         assert_eq!(dry.orphans, 1);
-        let report = godrive::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), false)
+        let report = godrive::jobs::gc::collect(&srv.state, Duration::ZERO, Duration::from_secs(3600), false)
             .await
             .unwrap();
         assert_eq!((report.scanned, report.orphans), (2, 1), "{backend:?}");

@@ -431,7 +431,7 @@ async fn reservations_of_a_crashed_instance_expire() {
         .await;
     assert_eq!(code_status(res), ("QuotaExceeded".into(), 403));
     let hour = Duration::from_secs(3600);
-    let report = godrive::gc::collect(&srv.state, hour, hour, false).await.unwrap();
+    let report = godrive::jobs::gc::collect(&srv.state, hour, hour, false).await.unwrap();
     assert_eq!(report.expired_reservations, 1);
     assert_eq!(usage(&srv, &u).await.reserved_bytes, 0);
     s3.put_object()

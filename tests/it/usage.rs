@@ -189,7 +189,7 @@ async fn counters_equal_what_is_stored_after_every_step() {
     model.remove(&buckets[1]);
     check(&srv, u.id, &model, "bucket delete").await;
 
-    let report = godrive::reconcile::run(&srv.state, false).await.unwrap();
+    let report = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
     assert!(report.drift.is_empty() && report.missing_blobs.is_empty(), "{report:?}");
 }
 
@@ -213,15 +213,15 @@ async fn reconcile_reports_and_fixes_drift() {
         .execute(&srv.state.db)
         .await
         .unwrap();
-    let report = godrive::reconcile::run(&srv.state, false).await.unwrap();
+    let report = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
     assert_eq!(report.drift.len(), 1);
     assert_eq!(
         (report.drift[0].counted_bytes, report.drift[0].actual_bytes),
         (1333, 1234)
     );
-    let fixed = godrive::reconcile::run(&srv.state, true).await.unwrap();
+    let fixed = godrive::jobs::reconcile::run(&srv.state, true).await.unwrap();
     assert!(fixed.fixed && fixed.drift.len() == 1);
-    let again = godrive::reconcile::run(&srv.state, false).await.unwrap();
+    let again = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
     assert!(again.drift.is_empty());
     assert_eq!(again.unreferenced_blobs, 0);
     // A blob lost from the backend is reported.
@@ -230,7 +230,7 @@ async fn reconcile_reports_and_fixes_drift() {
         .await
         .unwrap();
     srv.state.storage.delete(godrive::storage::BlobId(blob)).await.unwrap();
-    let lost = godrive::reconcile::run(&srv.state, false).await.unwrap();
+    let lost = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
     assert_eq!(lost.missing_blobs, vec![blob]);
 }
 
@@ -250,7 +250,7 @@ async fn login(srv: &TestServer, email: &str, password: &str) -> String {
 
 #[tokio::test]
 async fn usage_history_is_snapshotted_and_rolled_up_once_per_day() {
-    use godrive::rollup::{self, Outcome};
+    use godrive::jobs::rollup::{self, Outcome};
     let srv = TestServer::start_with(
         Backend::Fs,
         &[
@@ -396,8 +396,8 @@ async fn concurrent_flushes_of_the_same_rows_do_not_deadlock() {
     let users = [srv.user().await.id, srv.user().await.id, srv.user().await.id];
     let ops: Vec<String> = (0..40).map(|i| format!("Op{i}")).collect();
     let counters = [
-        godrive::requests::RequestCounter::default(),
-        godrive::requests::RequestCounter::default(),
+        godrive::obs::requests::RequestCounter::default(),
+        godrive::obs::requests::RequestCounter::default(),
     ];
     for _round in 0..15 {
         for c in &counters {

@@ -203,11 +203,11 @@ impl GoDriveS3 {
     ) -> S3Result<upload::Digests> {
         // Each part reserves its length before its body is read; the reservations settle
         // when the upload completes and are released when it is aborted.
-        let reservation = crate::quota::reserve(
+        let reservation = crate::objects::quota::reserve(
             &self.state.db,
             self.state.instance_id,
             upload.bucket_id,
-            crate::quota::Target::Part,
+            crate::objects::quota::Target::Part,
             len,
         )
         .await

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::app::AppState;
 use crate::db;
-use crate::metrics::{METRICS, PoolLabels, TOP_USERS, UserLabel};
+use crate::obs::metrics::{METRICS, PoolLabels, TOP_USERS, UserLabel};
 
 /// How long a probe may take before the dependency counts as down.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

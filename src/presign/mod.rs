@@ -1,6 +1,8 @@
 //! Presigned URLs: what a request's query says about its presigning (for the link check and
 //! the audit), and signing the URLs `POST /v1/presign` hands out.
 
+pub mod audit;
+
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
