@@ -11,6 +11,7 @@ mod bucket;
 mod copy;
 pub mod cors;
 pub mod error;
+pub mod get;
 pub mod headers;
 pub mod host;
 pub mod input;
