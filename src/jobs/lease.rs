@@ -21,21 +21,23 @@ use crate::db;
 /// Takes this instance's lease, then renews it and sweeps in the background until the
 /// process ends. Awaited before serving, so no reservation of this instance exists without
 /// its lease row (one that did would be released by the next sweep anywhere).
-pub async fn spawn(state: AppState) {
+pub async fn start(state: &AppState) {
     let lease = Duration::from_secs(state.config.instance_lease_secs);
     if let Err(e) = db::leases::renew(&state.db, state.instance_id, lease.as_secs_f64()).await {
         tracing::warn!(error = %e, "could not take the instance lease; retrying");
     }
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(lease / 4);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick completes at once: the lease was just taken, sweep first.
-        for n in 0u64.. {
-            tick.tick().await;
-            if n % 2 == 0 {
+    // Every quarter lease: renew (the lease was just taken, so not at once); every second
+    // one, sweep first.
+    let mut n = 0u64;
+    let state = state.clone();
+    super::spawn_every(lease / 4, move || {
+        let (state, tick) = (state.clone(), n);
+        n += 1;
+        async move {
+            if tick % 2 == 0 {
                 sweep(&state).await;
             }
-            if n > 0
+            if tick > 0
                 && let Err(e) = db::leases::renew(&state.db, state.instance_id, lease.as_secs_f64()).await
             {
                 tracing::warn!(error = %e, "could not renew the instance lease; retrying");

@@ -64,20 +64,3 @@ pub async fn run(db: &PgPool, now: OffsetDateTime) -> Result<Outcome, DbError> {
     tx.commit().await?;
     Ok(Outcome::Rolled(rolled))
 }
-
-/// Tries a roll-up now and every `every` until the process ends.
-pub fn spawn(db: PgPool, every: Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match run(&db, OffsetDateTime::now_utc()).await {
-                Ok(Outcome::Rolled(days)) if !days.is_empty() => {
-                    tracing::info!(days = days.len(), first = %days[0], "usage rolled up");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "usage roll-up failed; retrying later"),
-            }
-        }
-    });
-}

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
@@ -75,19 +74,5 @@ impl RequestCounter {
             return Err(e);
         }
         Ok(())
-    }
-
-    /// Flushes every `every` until the process ends.
-    pub fn spawn_flusher(&self, db: PgPool, every: Duration) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                if let Err(e) = this.flush(&db).await {
-                    tracing::warn!(error = %e, "could not flush request counts; retrying");
-                }
-            }
-        });
     }
 }

@@ -3,7 +3,6 @@
 //! (no write on the download path). Rows buffered by an instance that crashes are lost.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -152,19 +151,5 @@ impl AuditLog {
             return Err(e);
         }
         Ok(())
-    }
-
-    /// Flushes every `every` until the process ends.
-    pub fn spawn_flusher(&self, db: PgPool, every: Duration) {
-        let this = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                if let Err(e) = this.flush(&db).await {
-                    tracing::warn!(error = %e, "could not write the presigned-URL audit; retrying");
-                }
-            }
-        });
     }
 }

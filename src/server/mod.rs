@@ -48,14 +48,7 @@ pub async fn serve_with_listener(
         .await
         .map_err(ServeError::Bootstrap)?;
     // The lease exists before the first request can reserve quota under it.
-    crate::jobs::lease::spawn(state.clone()).await;
-    state
-        .requests
-        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
-    state
-        .audit
-        .spawn_flusher(state.db.clone(), std::time::Duration::from_secs(5));
-    crate::jobs::rollup::spawn(state.db.clone(), crate::jobs::rollup::EVERY);
+    crate::jobs::start(&state).await;
     let dispatch = Dispatch::new(&state);
     let config = &state.config;
     let limits = Limits {
