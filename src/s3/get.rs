@@ -128,6 +128,73 @@ fn content_range(start: u64, end_exclusive: u64, total: u64) -> String {
     format!("bytes {start}-{}/{total}", end_exclusive - 1)
 }
 
+/// The `response-*` query parameters of a GET or HEAD (signed, as every request here is):
+/// they override the stored headers in the answer.
+struct Overrides<'a> {
+    content_type: &'a Option<String>,
+    content_disposition: &'a Option<String>,
+    content_encoding: &'a Option<String>,
+    content_language: &'a Option<String>,
+    cache_control: &'a Option<String>,
+    expires: &'a Option<Timestamp>,
+}
+
+/// What GetObject and HeadObject both answer about an object: length and range, validators,
+/// the stored headers that can still be sent (overridden by `response-*`), metadata.
+struct Described {
+    content_length: i64,
+    content_range: Option<String>,
+    e_tag: ETag,
+    last_modified: Timestamp,
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<Timestamp>,
+    metadata: Metadata,
+    tag_count: Option<i32>,
+    parts_count: Option<i32>,
+}
+
+fn describe(obj: &Object, range: Option<&std::ops::Range<u64>>, o: Overrides<'_>, part: Option<i32>) -> Described {
+    let total = obj.size as u64;
+    let (content_length, content_range) = match range {
+        None => (total, None),
+        Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
+    };
+    let h = super::headers::sendable(obj.headers.clone());
+    Described {
+        content_length: content_length as i64,
+        content_range,
+        e_tag: etag(obj),
+        last_modified: obj.updated_at.into(),
+        content_type: o.content_type.clone().or(h.content_type),
+        content_disposition: o.content_disposition.clone().or(h.content_disposition),
+        content_encoding: o.content_encoding.clone().or(h.content_encoding),
+        content_language: o.content_language.clone().or(h.content_language),
+        cache_control: o.cache_control.clone().or(h.cache_control),
+        expires: o.expires.clone().or(h.expires.map(Into::into)),
+        metadata: h.user_metadata.into_iter().collect(),
+        tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
+        parts_count: part.and(obj.parts_count),
+    }
+}
+
+/// The `response-*` overrides of an input that has them.
+macro_rules! overrides {
+    ($input:expr) => {
+        Overrides {
+            content_type: &$input.response_content_type,
+            content_disposition: &$input.response_content_disposition,
+            content_encoding: &$input.response_content_encoding,
+            content_language: &$input.response_content_language,
+            cache_control: &$input.response_cache_control,
+            expires: &$input.response_expires,
+        }
+    };
+}
+
 impl GoDriveS3 {
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         super::sse::refuse_encryption(&req)?;
@@ -152,29 +219,23 @@ impl GoDriveS3 {
                 Err(e) => return Err(error::storage(e)),
             }
         };
-        let total = obj.size as u64;
-        let (content_length, content_range) = match &range {
-            None => (total, None),
-            Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
-        };
-        let h = super::headers::sendable(obj.headers.clone());
+        let d = describe(&obj, range.as_ref(), overrides!(input), input.part_number);
         let output = GetObjectOutput {
             body: Some(StreamingBlob::wrap(body)),
-            content_length: Some(content_length as i64),
-            content_range,
+            content_length: Some(d.content_length),
+            content_range: d.content_range,
             accept_ranges: Some("bytes".to_owned()),
-            e_tag: Some(etag(&obj)),
-            last_modified: Some(obj.updated_at.into()),
-            // response-* query parameters (signed, as every request here is) override.
-            content_type: input.response_content_type.clone().or(h.content_type),
-            content_disposition: input.response_content_disposition.clone().or(h.content_disposition),
-            content_encoding: input.response_content_encoding.clone().or(h.content_encoding),
-            content_language: input.response_content_language.clone().or(h.content_language),
-            cache_control: input.response_cache_control.clone().or(h.cache_control),
-            expires: input.response_expires.clone().or(h.expires.map(Into::into)),
-            metadata: Some(h.user_metadata.into_iter().collect()),
-            tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
-            parts_count: input.part_number.and(obj.parts_count),
+            e_tag: Some(d.e_tag),
+            last_modified: Some(d.last_modified),
+            content_type: d.content_type,
+            content_disposition: d.content_disposition,
+            content_encoding: d.content_encoding,
+            content_language: d.content_language,
+            cache_control: d.cache_control,
+            expires: d.expires,
+            metadata: Some(d.metadata),
+            tag_count: d.tag_count,
+            parts_count: d.parts_count,
             ..Default::default()
         };
         let mut output = output;
@@ -207,27 +268,23 @@ impl GoDriveS3 {
             input.if_none_match.as_ref(),
             input.if_modified_since.as_ref(),
         )?;
-        let total = obj.size as u64;
-        let (content_length, content_range) = match selected_range(&obj, input.range.as_ref(), input.part_number)? {
-            None => (total, None),
-            Some(r) => (r.end - r.start, Some(content_range(r.start, r.end, total))),
-        };
-        let h = super::headers::sendable(obj.headers.clone());
+        let range = selected_range(&obj, input.range.as_ref(), input.part_number)?;
+        let d = describe(&obj, range.as_ref(), overrides!(input), input.part_number);
+        let content_range = d.content_range.clone();
         let mut out = HeadObjectOutput {
-            content_length: Some(content_length as i64),
-            content_range: content_range.clone(),
+            content_length: Some(d.content_length),
+            content_range: d.content_range,
             accept_ranges: Some("bytes".to_owned()),
-            e_tag: Some(etag(&obj)),
-            last_modified: Some(obj.updated_at.into()),
-            // response-* query parameters (signed, as every request here is) override.
-            content_type: input.response_content_type.clone().or(h.content_type),
-            content_disposition: input.response_content_disposition.clone().or(h.content_disposition),
-            content_encoding: input.response_content_encoding.clone().or(h.content_encoding),
-            content_language: input.response_content_language.clone().or(h.content_language),
-            cache_control: input.response_cache_control.clone().or(h.cache_control),
-            expires: input.response_expires.clone().or(h.expires.map(Into::into)),
-            metadata: Some(h.user_metadata.into_iter().collect()),
-            parts_count: input.part_number.and(obj.parts_count),
+            e_tag: Some(d.e_tag),
+            last_modified: Some(d.last_modified),
+            content_type: d.content_type,
+            content_disposition: d.content_disposition,
+            content_encoding: d.content_encoding,
+            content_language: d.content_language,
+            cache_control: d.cache_control,
+            expires: d.expires,
+            metadata: Some(d.metadata),
+            parts_count: d.parts_count,
             ..Default::default()
         };
         if content_range.is_none() && checksum_mode(input.checksum_mode.as_ref()) {
