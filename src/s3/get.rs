@@ -169,7 +169,12 @@ fn describe(obj: &Object, range: Option<&std::ops::Range<u64>>, o: Overrides<'_>
         content_range,
         e_tag: etag(obj),
         last_modified: obj.updated_at.into(),
-        content_type: o.content_type.clone().or(h.content_type),
+        // An object stored without a type is bytes to a browser, never a guess.
+        content_type: o
+            .content_type
+            .clone()
+            .or(h.content_type)
+            .or_else(|| Some("application/octet-stream".to_owned())),
         content_disposition: o.content_disposition.clone().or(h.content_disposition),
         content_encoding: o.content_encoding.clone().or(h.content_encoding),
         content_language: o.content_language.clone().or(h.content_language),

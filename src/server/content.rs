@@ -5,22 +5,16 @@
 //! its storage, call `/v1` with the visitor's session. So every response says
 //! `X-Content-Type-Options: nosniff` (no guessing a document out of bytes), a response of a
 //! type a browser runs as a document also says `Content-Security-Policy: sandbox` (it runs in
-//! an opaque origin, scripts off), and an object stored without a type is served as
-//! `application/octet-stream`. Images, video, audio and PDF are left as they are.
+//! an opaque origin, scripts off); an object stored without a type is served as
+//! `application/octet-stream` by the handlers that build object answers. Images, video, audio and PDF are left as they are.
 
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue};
 
-/// The operations whose body is an object's bytes.
-const OBJECT_READS: [&str; 2] = ["GetObject", "HeadObject"];
-
-/// Sets the headers above on a response of `operation`.
-pub fn protect(operation: Option<&str>, status: StatusCode, headers: &mut HeaderMap) {
+/// Sets the headers above on any response. (The `application/octet-stream` default is set
+/// where object answers are built: `s3::get` and the JSON `/content` route.)
+pub fn protect(headers: &mut HeaderMap) {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let object = operation.is_some_and(|op| OBJECT_READS.contains(&op)) && status.is_success();
-    if object && !headers.contains_key(CONTENT_TYPE) {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    }
     let active = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -90,18 +84,18 @@ mod tests {
     }
 
     #[test]
-    fn object_reads_get_a_type_and_every_response_nosniff() {
+    fn every_response_says_nosniff_and_active_types_are_sandboxed() {
         let mut h = HeaderMap::new();
-        protect(Some("GetObject"), StatusCode::OK, &mut h);
-        assert_eq!(h[CONTENT_TYPE], "application/octet-stream");
+        protect(&mut h);
         assert_eq!(h[X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(!h.contains_key(CONTENT_SECURITY_POLICY));
+        assert!(!h.contains_key(CONTENT_SECURITY_POLICY) && !h.contains_key(CONTENT_TYPE));
         let mut h = HeaderMap::new();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        protect(Some("GetObject"), StatusCode::PARTIAL_CONTENT, &mut h);
+        protect(&mut h);
         assert_eq!(h[CONTENT_SECURITY_POLICY], "sandbox");
         let mut h = HeaderMap::new();
-        protect(Some("ListBuckets"), StatusCode::OK, &mut h);
-        assert!(!h.contains_key(CONTENT_TYPE));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
+        protect(&mut h);
+        assert!(!h.contains_key(CONTENT_SECURITY_POLICY));
     }
 }

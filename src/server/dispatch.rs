@@ -180,7 +180,7 @@ impl Dispatch {
             } else {
                 self.handle_s3(client, req).await
             };
-            super::content::protect(operation.get(), resp.status(), resp.headers_mut());
+            super::content::protect(resp.headers_mut());
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 if api == "s3" {
                     resp.headers_mut().insert("x-amz-request-id", v.clone());
