@@ -58,8 +58,8 @@ pub enum ApiError {
     #[error("bucket name is already taken")]
     BucketNameTaken,
     /// 403 `quota_exceeded`: the upload would exceed a quota; the message names it.
-    #[error("{0}")]
-    QuotaExceeded(String),
+    #[error(transparent)]
+    QuotaExceeded(crate::objects::quota::Limit),
     /// 413 `payload_too_large`: the upload exceeds `GODRIVE_MAX_UPLOAD_BYTES`.
     #[error("upload exceeds the limit of {0} bytes")]
     PayloadTooLarge(u64),
@@ -111,7 +111,7 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
-            DbError::QuotaExceeded => ApiError::QuotaExceeded("This upload would exceed a storage quota.".into()),
+            DbError::QuotaExceeded => ApiError::QuotaExceeded(crate::objects::quota::Limit::AtCommit),
             _ => ApiError::internal(e),
         }
     }
@@ -121,6 +121,16 @@ impl From<DbError> for ApiError {
 impl From<crate::objects::keys::KeyError> for ApiError {
     fn from(_: crate::objects::keys::KeyError) -> Self {
         ApiError::Validation("key must be 1 to 1024 bytes without control characters".into())
+    }
+}
+
+/// A refused or failed reservation.
+impl From<crate::objects::quota::QuotaError> for ApiError {
+    fn from(e: crate::objects::quota::QuotaError) -> Self {
+        match e {
+            crate::objects::quota::QuotaError::Exceeded(limit) => ApiError::QuotaExceeded(limit),
+            crate::objects::quota::QuotaError::Db(e) => e.into(),
+        }
     }
 }
 
@@ -138,6 +148,7 @@ impl From<crate::objects::UploadError> for ApiError {
                 tracing::error!(error = %e, "storage backend unavailable");
                 ApiError::Unavailable
             }
+            UploadError::Quota(limit) => ApiError::QuotaExceeded(limit),
             UploadError::Db(e) => e.into(),
             other => ApiError::internal(other),
         }
@@ -167,7 +178,7 @@ impl IntoResponse for ApiError {
                     })
                     .inc();
             }
-            Self::QuotaExceeded(m) => crate::obs::metrics::METRICS.quota_refused("json", m),
+            Self::QuotaExceeded(limit) => crate::obs::metrics::METRICS.quota_refused("json", limit.label()),
             _ => {}
         }
         (

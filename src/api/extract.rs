@@ -11,6 +11,7 @@ use super::error::ApiError;
 use crate::accounts::tokens::TokenError;
 use crate::app::AppState;
 use crate::db;
+use crate::obs::context::RequestContext;
 
 /// `Json` whose rejections answer in the API's error shape (`invalid_json`).
 pub struct AppJson<T>(pub T);
@@ -83,8 +84,8 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(ApiError::AccountDisabled);
         }
         crate::obs::metrics::auth("json", "success", None);
-        if let Some(slot) = parts.extensions.get::<crate::presign::audit::UserSlot>() {
-            slot.set(user.id);
+        if let Some(context) = parts.extensions.get::<RequestContext>() {
+            context.set_user(user.id);
         }
         // The route template, never the raw path (ids would make the label set unbounded).
         let route = parts
@@ -112,8 +113,8 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
-/// The client's address, put into request extensions by the server: the socket's peer, or
-/// the address a trusted proxy forwarded (`GODRIVE_TRUSTED_PROXIES`).
+/// The client's address, from the request's context (the socket's peer, or the address a
+/// trusted proxy forwarded, `GODRIVE_TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -123,9 +124,9 @@ impl FromRequestParts<AppState> for ClientAddr {
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
         parts
             .extensions
-            .get::<ClientAddr>()
-            .copied()
-            .ok_or_else(|| ApiError::internal("client address missing from request"))
+            .get::<RequestContext>()
+            .map(|c| ClientAddr(c.client()))
+            .ok_or_else(|| ApiError::internal("request context missing"))
     }
 }
 

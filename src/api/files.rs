@@ -144,10 +144,7 @@ async fn upload(
                 reservation = Some(
                     crate::objects::quota::reserve(&state.db, state.instance_id, bucket.id, target, len)
                         .await
-                        .map_err(|e| match e {
-                            crate::objects::quota::QuotaError::Exceeded(m) => ApiError::QuotaExceeded(m),
-                            crate::objects::quota::QuotaError::Db(e) => e.into(),
-                        })?,
+                        .map_err(ApiError::from)?,
                 );
                 let pending = PendingBlob::new(state.storage.clone());
                 // The field borrows the form, so it is pumped through a small channel into

@@ -96,11 +96,11 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// Names the request's operation for the metrics: its method and route template (never the
 /// raw path: ids would make the label set unbounded).
 async fn name_operation(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    if let (Some(op), Some(route)) = (
-        req.extensions().get::<crate::obs::metrics::Operation>(),
+    if let (Some(context), Some(route)) = (
+        req.extensions().get::<crate::obs::context::RequestContext>(),
         req.extensions().get::<axum::extract::MatchedPath>(),
     ) {
-        op.set(format!("{} {}", req.method(), route.as_str()));
+        context.set_operation(format!("{} {}", req.method(), route.as_str()));
     }
     next.run(req).await
 }

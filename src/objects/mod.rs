@@ -45,10 +45,23 @@ pub enum UploadError {
     /// `Content-MD5` does not match the bytes (`BadDigest`).
     #[error("The Content-MD5 you specified did not match what we received.")]
     ContentMd5Mismatch,
-    /// The database failed, or the commit would exceed a quota (`DbError::QuotaExceeded`).
+    /// The commit would exceed a quota (`QuotaExceeded`).
     #[error(transparent)]
-    Db(#[from] DbError),
+    Quota(#[from] quota::Limit),
+    /// The database failed (`InternalError`, or `ServiceUnavailable` when unreachable).
+    #[error(transparent)]
+    Db(DbError),
     /// The detached commit task did not finish (`InternalError`).
     #[error("commit task: {0}")]
     Commit(String),
+}
+
+/// The database layer's commit-time refusal is a quota refusal like any other.
+impl From<DbError> for UploadError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::QuotaExceeded => UploadError::Quota(quota::Limit::AtCommit),
+            e => UploadError::Db(e),
+        }
+    }
 }

@@ -13,25 +13,81 @@ use crate::db::{self, DbError, quota::Refusal};
 /// passed, if their upload is neither completed nor aborted by then.
 pub const RESERVATION_TTL_SECS: i64 = 24 * 3600;
 
-/// Why an upload may not start.
+/// Why an upload may not start, or may not be committed.
 #[derive(Debug, thiserror::Error)]
 pub enum QuotaError {
-    /// A limit would be exceeded; the message names it (S3 `QuotaExceeded` 403, JSON
-    /// `quota_exceeded` 403).
-    #[error("{0}")]
-    Exceeded(String),
+    /// A limit would be exceeded (S3 `QuotaExceeded` 403, JSON `quota_exceeded` 403).
+    #[error(transparent)]
+    Exceeded(#[from] Limit),
     /// The database failed.
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
+}
+
+/// The limit a refused upload would cross; its text is the message users see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    /// The user's storage quota.
+    #[error("This upload would exceed your storage quota of {quota} bytes.")]
+    User {
+        /// The quota in bytes.
+        quota: i64,
+    },
+    /// The bucket's byte limit.
+    #[error("This upload would exceed the bucket's limit of {max} bytes.")]
+    BucketBytes {
+        /// The limit in bytes.
+        max: i64,
+    },
+    /// The bucket's object-count limit.
+    #[error("This upload would exceed the bucket's limit of {max} objects.")]
+    BucketObjects {
+        /// The limit in objects.
+        max: i64,
+    },
+    /// A declared length no counter can hold.
+    #[error("This upload is too large.")]
+    TooLarge,
+    /// A limit checked again at commit time (growth beyond the reservation).
+    #[error("This upload would exceed a storage quota.")]
+    AtCommit,
+}
+
+impl Limit {
+    /// The `limit` label of `godrive_quota_refusals_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::BucketBytes { .. } => "bucket_bytes",
+            Limit::BucketObjects { .. } => "bucket_objects",
+            Limit::User { .. } | Limit::TooLarge | Limit::AtCommit => "user",
+        }
+    }
+}
+
+impl From<Refusal> for Limit {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::User { quota } => Limit::User { quota },
+            Refusal::BucketBytes { max } => Limit::BucketBytes { max },
+            Refusal::BucketObjects { max } => Limit::BucketObjects { max },
+        }
+    }
 }
 
 impl From<Refusal> for QuotaError {
     fn from(r: Refusal) -> Self {
-        QuotaError::Exceeded(match r {
-            Refusal::User { quota } => format!("This upload would exceed your storage quota of {quota} bytes."),
-            Refusal::BucketBytes { max } => format!("This upload would exceed the bucket's limit of {max} bytes."),
-            Refusal::BucketObjects { max } => format!("This upload would exceed the bucket's limit of {max} objects."),
-        })
+        QuotaError::Exceeded(r.into())
+    }
+}
+
+/// The database layer's commit-time refusal (`DbError::QuotaExceeded`) is a quota refusal;
+/// every other database failure stays one.
+impl From<DbError> for QuotaError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::QuotaExceeded => QuotaError::Exceeded(Limit::AtCommit),
+            e => QuotaError::Db(e),
+        }
     }
 }
 
@@ -72,7 +128,7 @@ pub async fn reserve(
     target: Target<'_>,
     len: u64,
 ) -> Result<Reservation, QuotaError> {
-    let len = i64::try_from(len).map_err(|_| QuotaError::Exceeded("This upload is too large.".into()))?;
+    let len = i64::try_from(len).map_err(|_| Limit::TooLarge)?;
     let mut conn = db.acquire().await.map_err(DbError::from)?;
     let id = db::quota::reserve(&mut conn, instance, bucket_id, target, len, RESERVATION_TTL_SECS).await??;
     Ok(Reservation {

@@ -304,33 +304,9 @@ impl Metrics {
         out
     }
 
-    /// Counts an upload refused by a quota, by the limit named in its message.
-    pub fn quota_refused(&self, api: &'static str, message: &str) {
-        let limit = if message.contains("bucket's limit of") && message.contains("objects") {
-            "bucket_objects"
-        } else if message.contains("bucket") {
-            "bucket_bytes"
-        } else {
-            "user"
-        };
+    /// Counts an upload refused by a quota (`limit`: `user`, `bucket_bytes`, `bucket_objects`).
+    pub fn quota_refused(&self, api: &'static str, limit: &'static str) {
         self.quota_refusals.get_or_create(&QuotaLabels { api, limit }).inc();
-    }
-}
-
-/// Where the handlers leave the operation of a request (the S3 operation name, or the JSON
-/// route template) for the server to label its metrics with.
-#[derive(Clone, Debug, Default)]
-pub struct Operation(std::sync::Arc<std::sync::OnceLock<String>>);
-
-impl Operation {
-    /// Names the request's operation (the first name given sticks).
-    pub fn set(&self, name: String) {
-        let _ = self.0.set(name);
-    }
-
-    /// The name, if a handler gave one.
-    pub fn get(&self) -> Option<&str> {
-        self.0.get().map(String::as_str)
     }
 }
 
@@ -387,7 +363,7 @@ mod tests {
     #[test]
     fn every_family_is_exported_under_its_contract_name() {
         observe_request("s3", "PutObject", 200, Duration::from_millis(3));
-        METRICS.quota_refused("s3", "This upload would exceed the bucket's limit of 2 objects.");
+        METRICS.quota_refused("s3", "bucket_objects");
         let text = METRICS.encode();
         for name in [
             "godrive_http_requests_total{api=\"s3\",operation=\"PutObject\",status_class=\"2xx\"}",

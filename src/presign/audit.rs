@@ -2,43 +2,26 @@
 //! answered, and the notes are written to PostgreSQL in one statement every few seconds
 //! (no write on the download path). Rows buffered by an instance that crashes are lost.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::db::{self, DbError, links::AuditRow};
+use crate::obs::context::RequestContext;
 use crate::presign::Presigned;
 
 /// At most this many rows wait in memory; beyond it (the database is down) new ones are
 /// dropped with a warning rather than growing without bound.
 const MAX_PENDING: usize = 100_000;
 
-/// Where authentication leaves the caller of a request (put into the request's extensions
-/// by the server, read back when the answer goes out): for the request log, and so an audit
-/// row names the user even if the key is deleted before the row is written.
-#[derive(Debug, Clone, Default)]
-pub struct UserSlot(Arc<OnceLock<Uuid>>);
-
-impl UserSlot {
-    /// Records the authorized caller.
-    pub fn set(&self, user_id: Uuid) {
-        let _ = self.0.set(user_id);
-    }
-
-    /// The caller, once known.
-    pub fn get(&self) -> Option<Uuid> {
-        self.0.get().copied()
-    }
-}
-
 /// A presigned request seen on its way in, finished when it is answered.
 #[derive(Debug, Clone)]
 pub struct PresignedUse {
     row: AuditRow,
-    /// The caller, once authorized.
-    pub user: UserSlot,
+    /// The request's context, which names the caller once authorized (so an audit row names
+    /// the user even if the key is deleted before the row is written).
+    pub context: RequestContext,
 }
 
 impl PresignedUse {
@@ -47,10 +30,9 @@ impl PresignedUse {
         presigned: Presigned,
         method: &http::Method,
         target: Option<(String, Option<String>)>,
-        client_addr: String,
         user_agent: Option<String>,
         request_bytes: Option<u64>,
-        user: UserSlot,
+        context: RequestContext,
     ) -> Self {
         // Everything here comes from the request as sent (the path decoded, the query's
         // credential): recorded whatever it holds, so control characters are replaced, or
@@ -73,10 +55,10 @@ impl PresignedUse {
                 method: method.as_str().to_owned(),
                 status: 0,
                 bytes: request_bytes.map_or(0, |b| b as i64),
-                client_addr: Some(client_addr),
+                client_addr: Some(context.client().to_string()),
                 user_agent: user_agent.map(scrub),
             },
-            user,
+            context,
         }
     }
 
@@ -88,7 +70,7 @@ impl PresignedUse {
     /// The row, with the answer's status and (for downloads) its body length.
     pub fn finish(mut self, status: u16, response_bytes: Option<u64>) -> AuditRow {
         self.row.status = i32::from(status);
-        self.row.user_id = self.user.get();
+        self.row.user_id = self.context.user();
         if self.row.method == "GET" {
             self.row.bytes = response_bytes.map_or(0, |b| b as i64);
         }

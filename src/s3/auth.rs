@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::error::internal;
 use crate::app::AppState;
 use crate::db;
+use crate::obs::context::RequestContext;
 
 /// Who is calling and which of their buckets the request names. Put into the request's
 /// extensions by [`Authz`]; handlers read it instead of querying again.
@@ -66,8 +67,8 @@ pub struct Authz {
 impl S3Access for Authz {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let name = cx.s3_op().name().to_owned();
-        if let Some(op) = cx.extensions_mut().get::<crate::obs::metrics::Operation>() {
-            op.set(name);
+        if let Some(context) = cx.extensions_mut().get::<RequestContext>() {
+            context.set_operation(name);
         }
         let Some(creds) = cx.credentials() else {
             return Err(s3_error!(
@@ -88,8 +89,8 @@ impl S3Access for Authz {
             .map_err(super::error::db)?
             // The key was valid a moment ago for the signature check: deleted or disabled since.
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-        if let Some(slot) = cx.extensions_mut().get::<crate::presign::audit::UserSlot>() {
-            slot.set(caller.user_id);
+        if let Some(context) = cx.extensions_mut().get::<RequestContext>() {
+            context.set_user(caller.user_id);
         }
         // After the signature check: a forged request cannot spend someone else's rate.
         if !self.state.key_rate.allow(&access_key) {

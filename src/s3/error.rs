@@ -4,6 +4,7 @@ use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::db::DbError;
 use crate::objects::UploadError;
+use crate::objects::quota::{Limit, QuotaError};
 use crate::storage::StorageError;
 
 /// An unexpected failure: logged once here, answered as `InternalError` with a fixed message.
@@ -19,23 +20,25 @@ pub fn db(err: DbError) -> S3Error {
             tracing::error!(error = %err, "database unavailable");
             S3Error::with_message(S3ErrorCode::ServiceUnavailable, "Please reduce your request rate.")
         }
-        DbError::QuotaExceeded => quota_exceeded("This upload would exceed a storage quota."),
+        DbError::QuotaExceeded => quota_exceeded(Limit::AtCommit),
         _ => internal(err),
     }
 }
 
-/// 403 `QuotaExceeded` (GoDrive's own code) with a message naming the limit.
-pub fn quota_exceeded(message: impl Into<String>) -> S3Error {
-    let mut e = S3Error::with_message(S3ErrorCode::Custom("QuotaExceeded".into()), message.into());
+/// 403 `QuotaExceeded` (GoDrive's own code) with a message naming the limit; counted in
+/// `godrive_quota_refusals_total`.
+fn quota_exceeded(limit: Limit) -> S3Error {
+    crate::obs::metrics::METRICS.quota_refused("s3", limit.label());
+    let mut e = S3Error::with_message(S3ErrorCode::Custom("QuotaExceeded".into()), limit.to_string());
     e.set_status_code(http::StatusCode::FORBIDDEN);
     e
 }
 
 /// A refused or failed reservation.
-pub fn quota(err: crate::objects::quota::QuotaError) -> S3Error {
+pub fn quota(err: QuotaError) -> S3Error {
     match err {
-        crate::objects::quota::QuotaError::Exceeded(m) => quota_exceeded(m),
-        crate::objects::quota::QuotaError::Db(e) => db(e),
+        QuotaError::Exceeded(limit) => quota_exceeded(limit),
+        QuotaError::Db(e) => db(e),
     }
 }
 
@@ -82,6 +85,7 @@ impl From<UploadError> for S3Error {
                 S3Error::with_message(S3ErrorCode::BadDigest, e.to_string())
             }
             e @ UploadError::InvalidContentMd5 => S3Error::with_message(S3ErrorCode::InvalidDigest, e.to_string()),
+            UploadError::Quota(limit) => quota_exceeded(limit),
             UploadError::Db(e) => db(e),
             e @ UploadError::Commit(_) => internal(e),
         }

@@ -10,6 +10,7 @@ pub mod auth;
 mod bucket;
 mod copy;
 pub mod cors;
+pub mod entry;
 pub mod error;
 pub mod get;
 pub mod headers;

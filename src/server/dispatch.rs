@@ -1,13 +1,12 @@
 //! One request: routed to the JSON API or to S3, then logged and measured.
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Body;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
-use s3s::service::S3Service;
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use super::body::{GuardedBody, StallingBody};
 use super::conn::RequestGuard;
 use crate::app::AppState;
+use crate::obs::context::RequestContext;
 
 /// A request body as the server hands it on.
 type RequestBody = StallingBody<Incoming>;
@@ -23,9 +23,8 @@ type RequestBody = StallingBody<Incoming>;
 #[derive(Clone)]
 pub(super) struct Dispatch {
     state: AppState,
-    s3: S3Service,
+    s3: crate::s3::entry::Edge,
     api: axum::Router,
-    hosts: Option<crate::s3::host::BucketHosts>,
 }
 
 impl Dispatch {
@@ -33,9 +32,8 @@ impl Dispatch {
     pub(super) fn new(state: &AppState) -> Self {
         Self {
             state: state.clone(),
-            s3: crate::s3::service(state),
+            s3: crate::s3::entry::Edge::new(state),
             api: crate::api::router(state.clone()),
-            hosts: state.config.s3_domain.as_deref().map(crate::s3::host::BucketHosts::new),
         }
     }
 
@@ -47,93 +45,7 @@ impl Dispatch {
         if !path.starts_with("/v1/") || path == "/v1/" {
             return false;
         }
-        self.host_bucket(req).is_none()
-    }
-
-    /// The bucket a virtual-hosted style Host names.
-    fn host_bucket<'a>(&self, req: &'a Request<RequestBody>) -> Option<&'a str> {
-        let host = req
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().host())
-            .unwrap_or("");
-        self.hosts.as_ref()?.bucket_of(host)
-    }
-
-    /// The bucket and key an S3 request names, virtual-hosted or path style.
-    fn s3_target(&self, req: &Request<RequestBody>) -> Option<(String, Option<String>)> {
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-        let path = req.uri().path().strip_prefix('/').unwrap_or_default();
-        if let Some(bucket) = self.host_bucket(req) {
-            return Some((bucket.to_owned(), (!path.is_empty()).then(|| decode(path))));
-        }
-        let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-        (!bucket.is_empty()).then(|| (decode(bucket), (!key.is_empty()).then(|| decode(key))))
-    }
-
-    /// The S3 side: bucket CORS around s3s, and the audit of presigned requests.
-    async fn handle_s3(&self, client: IpAddr, req: Request<RequestBody>) -> Response<Body> {
-        let target = self.s3_target(&req);
-        let method = req.method().clone();
-        if let Some((bucket, _)) = &target
-            && crate::s3::cors::is_preflight(&method, req.headers())
-        {
-            return crate::s3::cors::preflight(&self.state, bucket, req.headers()).await;
-        }
-        let header =
-            |name: http::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let origin = header(http::header::ORIGIN);
-        let presigned = crate::presign::Presigned::from_query(req.uri().query()).map(|p| {
-            let len = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
-            crate::presign::audit::PresignedUse::start(
-                p,
-                &method,
-                target.clone(),
-                client.to_string(),
-                header(http::header::USER_AGENT),
-                len,
-                req.extensions()
-                    .get::<crate::presign::audit::UserSlot>()
-                    .cloned()
-                    .unwrap_or_default(),
-            )
-        });
-        let mut resp = match self.s3.call(req.map(s3s::Body::http_body)).await {
-            Ok(r) => {
-                if r.status().is_client_error()
-                    && let Some(body) = r.body().bytes()
-                {
-                    record_s3_refusal(&body);
-                }
-                r.map(Body::new)
-            }
-            Err(e) => {
-                tracing::error!(error = ?e, "s3 service failed");
-                let mut r = Response::new(Body::empty());
-                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                r
-            }
-        };
-        if let (Some(origin), Some((bucket, _))) = (&origin, &target) {
-            crate::s3::cors::decorate(&self.state, bucket, origin, &method, &mut resp).await;
-        }
-        if let Some(used) = presigned {
-            // A revocable link must be asked again, not served from a browser cache.
-            if used.is_link() && !resp.headers().contains_key(http::header::CACHE_CONTROL) {
-                resp.headers_mut().insert(
-                    http::header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-cache"),
-                );
-            }
-            let len = resp
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok());
-            self.state.audit.record(used.finish(resp.status().as_u16(), len));
-        }
-        resp
+        self.s3.host_bucket(req).is_none()
     }
 
     /// Serves one request; `guard` ends it on its connection when the response body is done.
@@ -144,7 +56,8 @@ impl Dispatch {
         guard: RequestGuard,
     ) -> Result<Response<Body>, Infallible> {
         let client = super::client::client_ip(&self.state.config.trusted_proxies, peer.ip(), req.headers());
-        req.extensions_mut().insert(crate::api::extract::ClientAddr(client));
+        let context = RequestContext::new(client);
+        req.extensions_mut().insert(context.clone());
         let started = Instant::now();
         let request_id = req
             .headers()
@@ -153,14 +66,10 @@ impl Dispatch {
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
             .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
         let api = if self.is_api(&req) { "json" } else { "s3" };
-        let operation = crate::obs::metrics::Operation::default();
-        req.extensions_mut().insert(operation.clone());
-        let user = crate::presign::audit::UserSlot::default();
-        req.extensions_mut().insert(user.clone());
         let _in_flight = InFlight::start(api);
         let request_bytes = declared_body(req.headers());
         let bucket = if api == "s3" {
-            self.s3_target(&req).map(|(b, _)| b)
+            self.s3.target(&req).map(|(b, _)| b)
         } else {
             None
         };
@@ -178,7 +87,7 @@ impl Dispatch {
                     Err(never) => match never {},
                 }
             } else {
-                self.handle_s3(client, req).await
+                self.s3.serve(&context, req).await
             };
             super::content::protect(resp.headers_mut());
             if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -190,9 +99,9 @@ impl Dispatch {
             let status = resp.status().as_u16();
             let elapsed = started.elapsed();
             let latency_ms = elapsed.as_millis() as u64;
-            record_metrics(api, &operation, status, elapsed, request_bytes, resp.headers());
-            let op = operation.get().unwrap_or("-");
-            let user_id = user.get().map_or_else(|| "-".to_owned(), |u| u.to_string());
+            record_metrics(api, context.operation(), status, elapsed, request_bytes, resp.headers());
+            let op = context.operation().unwrap_or("-");
+            let user_id = context.user().map_or_else(|| "-".to_owned(), |u| u.to_string());
             let bucket = bucket.as_deref().unwrap_or("-");
             let bytes_in = request_bytes.unwrap_or(0);
             let bytes_out = declared_body(resp.headers()).unwrap_or(0);
@@ -263,16 +172,14 @@ const UPLOADS: [&str; 4] = [
 
 fn record_metrics(
     api: &'static str,
-    operation: &crate::obs::metrics::Operation,
+    operation: Option<&str>,
     status: u16,
     elapsed: std::time::Duration,
     request_bytes: Option<u64>,
     response: &http::HeaderMap,
 ) {
     use crate::obs::metrics::{ApiLabel, METRICS, UploadLabels};
-    let op = operation
-        .get()
-        .unwrap_or(if api == "s3" { "unauthenticated" } else { "unmatched" });
+    let op = operation.unwrap_or(if api == "s3" { "unauthenticated" } else { "unmatched" });
     crate::obs::metrics::observe_request(api, op, status, elapsed);
     if let Some(n) = request_bytes {
         METRICS.request_bytes.get_or_create(&ApiLabel { api }).inc_by(n);
@@ -290,38 +197,5 @@ fn record_metrics(
             .upload_duration
             .get_or_create(&UploadLabels { api, size_class })
             .observe(elapsed.as_secs_f64());
-    }
-}
-
-/// Counts S3 refusals by their error code (the body of an S3 error is a small buffer).
-fn record_s3_refusal(body: &[u8]) {
-    let text = String::from_utf8_lossy(body);
-    let field = |tag: &str| {
-        let open = format!("<{tag}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&format!("</{tag}>"))? + start;
-        Some(text[start..end].to_owned())
-    };
-    let (Some(code), message) = (field("Code"), field("Message").unwrap_or_default()) else {
-        return;
-    };
-    match code.as_str() {
-        "InvalidAccessKeyId" => crate::obs::metrics::auth("s3", "invalid_credentials", Some("invalid_access_key")),
-        "SignatureDoesNotMatch" | "XAmzContentSHA256Mismatch" => {
-            crate::obs::metrics::auth("s3", "failure", Some("signature_mismatch"));
-        }
-        "RequestTimeTooSkewed" => crate::obs::metrics::auth("s3", "failure", Some("expired")),
-        "AccessDenied" if message.contains("expired") => crate::obs::metrics::auth("s3", "failure", Some("expired")),
-        "AccessDenied" => {
-            crate::obs::metrics::METRICS
-                .auth_failures
-                .get_or_create(&crate::obs::metrics::AuthFailureLabels {
-                    api: "s3",
-                    reason: "access_denied",
-                })
-                .inc();
-        }
-        "QuotaExceeded" => crate::obs::metrics::METRICS.quota_refused("s3", &message),
-        _ => {}
     }
 }
