@@ -50,6 +50,8 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Requests per access key (`GODRIVE_KEY_RATE_LIMIT`).
     pub key_rate: crate::s3::ratelimit::KeyRateLimit,
+    /// Gathers the commits of uploads that finish together into one transaction.
+    pub committer: crate::objects::commit::Committer,
     /// This instance's id, random per start: its lease row (see `lease`) and the quota
     /// reservations of its uploads in flight carry it.
     pub instance_id: uuid::Uuid,
@@ -90,6 +92,7 @@ impl AppState {
             requests: RequestCounter::default(),
             audit: AuditLog::default(),
             key_rate,
+            committer: Default::default(),
             instance_id: uuid::Uuid::new_v4(),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod access_keys;
 pub mod buckets;
+pub mod commit;
 pub mod history;
 pub mod leases;
 pub mod links;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
+pub use super::commit::commit_put;
 use crate::checksum::Checksums;
 
 /// The stored headers of an object, as given at upload.
@@ -178,89 +179,6 @@ pub async fn get(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<
     .fetch_optional(db)
     .await?;
     Ok(row.map(Object::from))
-}
-
-/// Makes `new` the visible version of its key, inside the caller's transaction, and returns
-/// the blob of the version it replaced (to be deleted by the caller after commit).
-///
-/// The existing row is locked before it is replaced, so two concurrent overwrites each see
-/// and hand back the blob they displaced: no blob is orphaned.
-pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
-    let h = &new.headers;
-    loop {
-        let old: Option<(Uuid, i64)> =
-            sqlx::query_as("select blob_id, size from objects where bucket_id = $1 and key = $2 for update")
-                .bind(new.bucket_id)
-                .bind(&new.key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let sql = if old.is_some() {
-            "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
-                    content_disposition = $8, content_encoding = $9, content_language = $10,
-                    cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
-                    checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, part_sizes = $20,
-                    updated_at = now()
-              where bucket_id = $1 and key = $2
-             returning updated_at"
-        } else {
-            "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
-                    content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags, part_sizes)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19, $20)
-             on conflict (bucket_id, key) do nothing
-             returning updated_at"
-        };
-        let done: Option<OffsetDateTime> = sqlx::query_scalar(sql)
-            .bind(new.bucket_id)
-            .bind(&new.key)
-            .bind(new.size)
-            .bind(&new.etag)
-            .bind(new.md5.as_deref())
-            .bind(new.sha256.as_deref())
-            .bind(h.content_type.as_deref())
-            .bind(h.content_disposition.as_deref())
-            .bind(h.content_encoding.as_deref())
-            .bind(h.content_language.as_deref())
-            .bind(h.cache_control.as_deref())
-            .bind(h.expires)
-            .bind(Json(&h.user_metadata))
-            .bind(new.blob_id)
-            .bind(Uuid::new_v4())
-            .bind(Json(&new.checksums))
-            .bind(new.checksum_type.as_deref())
-            .bind(new.parts_count)
-            .bind(Json(&h.tags))
-            .bind(new.part_sizes.as_deref())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(at) = done {
-            // Usage moves with the row, in the same transaction: the net change of an
-            // overwrite, or one more object.
-            let (old_blob, old_size, added) = match old {
-                Some((blob, size)) => (Some(blob), size, 0),
-                None => (None, 0, 1),
-            };
-            let growth = new.size - old_size;
-            let mut reserved = 0;
-            for id in &new.reservations {
-                reserved += super::quota::release(&mut *tx, *id).await?;
-            }
-            // Growth within the reservation was checked before the body was read; beyond it
-            // (the replaced object vanished meanwhile), or for an upload that reserved nothing
-            // (no limit existed when it started), it is checked now.
-            let unreserved = new.reservations.is_empty();
-            let (grow, slot) = (
-                if unreserved { growth.max(0) } else { growth },
-                if unreserved { added } else { 0 },
-            );
-            if (grow > reserved || slot > 0) && !super::quota::may_grow(&mut *tx, new.bucket_id, grow, slot).await? {
-                return Err(DbError::QuotaExceeded);
-            }
-            super::usage::charge(tx, new.bucket_id, growth, added).await?;
-            return Ok((old_blob, at));
-        }
-        // A concurrent insert of the same key won the race; lock its row and replace it.
-    }
 }
 
 /// An object by id, within a bucket.

@@ -40,8 +40,9 @@ pub enum Target<'a> {
 
 /// Reserves room for an upload of `len` bytes for `target`, on behalf of the serving
 /// `instance` (whose lease keeps it alive): one statement (the `reserve_quota` function,
-/// migration 0013) making one conditional update per limit, so either every counter moves
-/// and the reservation exists, or nothing changes.
+/// migration 0017) making one conditional update per limit, so either every counter moves
+/// and the reservation exists, or nothing changes. It commits without waiting for the WAL
+/// flush, so `db` must not be inside a transaction (that transaction would commit so too).
 pub async fn reserve(
     db: &mut PgConnection,
     instance: Uuid,

@@ -3,6 +3,7 @@
 //! row). It speaks no protocol. Its failures are [`UploadError`]s, which each edge maps once: S3 codes in
 //! `s3::error`, JSON codes in `api::error`.
 
+pub mod commit;
 pub mod integrity;
 pub mod keys;
 pub mod quota;

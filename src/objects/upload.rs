@@ -27,8 +27,7 @@ use crate::app::AppState;
 use crate::checksum::{self, Checksums};
 
 pub use super::integrity::{Expected, check_content_md5};
-use crate::db::DbError;
-use crate::db::objects::{self, NewObject};
+use crate::db::objects::NewObject;
 use crate::objects::quota::Reservation;
 use crate::storage::{BlobId, Storage, delete_in_background};
 
@@ -236,21 +235,17 @@ pub async fn commit_and_finish(
     let mut new = new;
     new.reservations.extend(reservation.as_ref().map(|r| r.id));
     let task = tokio::spawn(async move {
-        let mut tx = state.db.begin().await.map_err(DbError::from)?;
-        let (old, at) = objects::commit_put(&mut tx, &new).await?;
-        if let Some(id) = finished {
-            crate::db::multipart::delete(&mut *tx, id).await?;
-        }
-        tx.commit().await.map_err(DbError::from)?;
+        let blob = new.blob_id;
+        let done = state.committer.commit(&state.db, new, finished).await?;
         pending.disarm();
         // The commit released the reservation in its transaction.
         if let Some(r) = reservation {
             r.settled();
         }
-        if let Some(old) = old.filter(|old| *old != new.blob_id) {
+        if let Some(old) = done.displaced.filter(|old| *old != blob) {
             delete_in_background(state.storage.clone(), BlobId(old));
         }
-        Ok::<_, UploadError>(at)
+        Ok::<_, UploadError>(done.at)
     });
     task.await.map_err(|e| UploadError::Commit(e.to_string()))?
 }
