@@ -311,7 +311,7 @@ async fn content(
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
         Some(h) => {
-            let r = s3s::dto::Range::parse(h)
+            let r = crate::objects::range::ByteRange::parse(h)
                 .map_err(|_| ApiError::Validation("Range must be bytes=a-b, a- or -n".into()))?;
             match r.check(total) {
                 Ok(r) => Some(r),
