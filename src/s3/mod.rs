@@ -8,6 +8,7 @@
 pub mod acl;
 pub mod auth;
 mod bucket;
+mod conditions;
 mod copy;
 pub mod cors;
 pub mod error;

@@ -12,7 +12,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
-use super::copy::SourceConditions;
+use super::conditions::Conditions;
 use super::object::{MAX_PUT_SIZE, check_key, declared_length, headers_of, set_checksums};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
@@ -310,13 +310,13 @@ impl GoDriveS3 {
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let (_, src) = self.copy_source(user_id, &i.copy_source).await?;
-        SourceConditions {
+        Conditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
             if_none_match: i.copy_source_if_none_match.as_ref(),
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
         }
-        .check(&src)?;
+        .check_copy_source(&src)?;
         let size = src.size as u64;
         let range = copy_range(i.copy_source_range.as_deref(), size)?;
         let len = range.as_ref().map_or(size, |r| r.end - r.start);
