@@ -2,7 +2,9 @@
 # The layout's rules (README "Layout"), checked over `crate::` paths: the two edges (src/s3,
 # src/api) never import each other; the core (src/objects, src/accounts, src/presign)
 # imports neither edge; src/db and src/storage import no edge, no core module and not the
-# server. Exits non-zero and prints the offending lines.
+# server. s3s, the S3 edge's protocol library, stays out of the JSON edge, the core, src/db
+# and src/storage: they name nothing from it (comments aside). Exits non-zero and prints
+# the offending lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bad=0
@@ -13,11 +15,20 @@ check() { # check PATTERN DIR...
         bad=1
     fi
 }
+check_code() { # check_code PATTERN DIR...: like check, on lines that are not comments
+    local pattern=$1
+    shift
+    if grep -rnE --include='*.rs' "$pattern" "$@" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*//'; then
+        bad=1
+    fi
+}
 check 'crate::s3(::|\b)' src/api src/objects src/accounts src/presign src/db src/storage
 check 'crate::api(::|\b)' src/s3 src/objects src/accounts src/presign src/db src/storage
 check 'crate::(objects|accounts|presign|server|s3|api)(::|\b)' src/db src/storage
+check_code '(^|[^[:alnum:]_])s3s(::|[[:space:]]*;|[[:space:]]+as[[:space:]])' \
+    src/api src/objects src/accounts src/presign src/db src/storage
 if [ "$bad" -ne 0 ]; then
     echo "check-layout: an import above crosses the layout's rules" >&2
     exit 1
 fi
-echo "check-layout: edges apart, core below them, db and storage below everything"
+echo "check-layout: edges apart, core below them, db and storage below everything, s3s only where S3 is spoken"

@@ -108,96 +108,122 @@ pub fn run() -> anyhow::Result<()> {
 async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
-        Command::Migrate => {
-            let pool = db::connect(&config.database)
-                .await
-                .context("connecting to PostgreSQL")?;
-            db::migrate(&pool).await.context("applying migrations")?;
-            println!("migrations applied");
-            Ok(())
-        }
+        Command::Migrate => migrate(&config).await,
         Command::User(UserCommand::Create { email, password, admin }) => {
-            // The same rules as registration through the API.
-            let email = accounts::normalize_email(&email)?;
-            accounts::check_password(&password)?;
-            let pool = connect(&config).await?;
-            let hash = crypto::hash_password(&password, config.bcrypt_cost)?;
-            let user = db::users::create(&pool, &email, &hash, admin, config.default_quota()).await?;
-            println!("created user {} ({})", user.email, user.id);
-            Ok(())
+            user_create(&config, &email, &password, admin).await
         }
-        Command::Key(KeyCommand::Create { user, name }) => {
-            let pool = connect(&config).await?;
-            let user = db::users::by_email(&pool, &user)
-                .await?
-                .with_context(|| format!("no user with email {user}"))?;
-            let secrets = crypto::SecretBox::new(config.master_key.expose());
-            let key = accounts::mint_key(&pool, &secrets, user.id, &name).await?;
-            // Printed once, in a form `eval "$(godrive key create ...)"` turns into exported variables.
-            println!("AWS_ACCESS_KEY_ID={}", key.access_key_id);
-            println!("AWS_SECRET_ACCESS_KEY={}", key.secret.as_str());
-            println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
-            Ok(())
-        }
-        Command::Usage(UsageCommand::Rollup) => {
-            let pool = db::connect(&config.database).await?;
-            db::migrate(&pool).await?;
-            match rollup::run(&pool, time::OffsetDateTime::now_utc()).await? {
-                rollup::Outcome::Locked => println!("usage rollup: another instance is rolling up"),
-                rollup::Outcome::Rolled(days) => match (days.first(), days.last()) {
-                    (Some(first), Some(last)) => {
-                        println!("usage rollup: rolled up {} days, {first} to {last}", days.len())
-                    }
-                    _ => println!("usage rollup: rolled up 0 days (up to date)"),
-                },
-            }
-            Ok(())
-        }
-        Command::Usage(UsageCommand::Reconcile { fix }) => {
-            let state = AppState::build(config).await.context("starting")?;
-            let report = reconcile::run(&state, fix).await?;
-            for d in &report.drift {
-                println!(
-                    "drift: {} {}: bytes counted {} actual {}, objects counted {} actual {}",
-                    d.kind, d.id, d.counted_bytes, d.actual_bytes, d.counted_objects, d.actual_objects
-                );
-            }
-            let verb = if report.fixed { "fixed" } else { "found" };
-            println!("usage reconcile: {verb} {} drifted counters", report.drift.len());
-            println!("backend: {} objects missing their blob", report.missing_blobs.len());
-            for b in &report.missing_blobs {
-                println!("missing blob: {b}");
-            }
-            println!(
-                "backend: {} unreferenced blobs (godrive gc removes them after the grace period)",
-                report.unreferenced_blobs
-            );
-            if !report.missing_blobs.is_empty() || (!report.fixed && !report.drift.is_empty()) {
-                bail!("usage reconcile found inconsistencies");
-            }
-            Ok(())
-        }
+        Command::Key(KeyCommand::Create { user, name }) => key_create(&config, &user, &name).await,
+        Command::Usage(UsageCommand::Rollup) => usage_rollup(&config).await,
+        Command::Usage(UsageCommand::Reconcile { fix }) => usage_reconcile(config, fix).await,
         Command::Gc {
             grace_secs,
             upload_age_secs,
             dry_run,
-        } => {
-            let state = AppState::build(config.clone()).await.context("starting")?;
-            let grace = Duration::from_secs(grace_secs.unwrap_or(config.gc_grace_secs));
-            let age = Duration::from_secs(upload_age_secs.unwrap_or(config.multipart_max_age_secs));
-            let report = gc::collect(&state, grace, age, dry_run).await?;
-            let (del, abort) = if dry_run {
-                ("would delete", "would abort")
-            } else {
-                ("deleted", "aborted")
-            };
-            println!(
-                "gc: released {} expired reservations; {abort} {} stale multipart uploads; scanned {} blobs, {del} {} orphans",
-                report.expired_reservations, report.stale_uploads, report.scanned, report.orphans
-            );
-            Ok(())
-        }
+        } => collect_garbage(config, grace_secs, upload_age_secs, dry_run).await,
     }
+}
+
+/// `godrive migrate`: creates the database if missing and applies pending migrations.
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database)
+        .await
+        .context("connecting to PostgreSQL")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// `godrive user create`: a user, under the same rules as registration through the API.
+async fn user_create(config: &Config, email: &str, password: &str, admin: bool) -> anyhow::Result<()> {
+    let email = accounts::normalize_email(email)?;
+    accounts::check_password(password)?;
+    let pool = connect(config).await?;
+    let hash = crypto::hash_password(password, config.bcrypt_cost)?;
+    let user = db::users::create(&pool, &email, &hash, admin, config.default_quota()).await?;
+    println!("created user {} ({})", user.email, user.id);
+    Ok(())
+}
+
+/// `godrive key create`: an access key for the user with that email, printed once.
+async fn key_create(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let pool = connect(config).await?;
+    let user = db::users::by_email(&pool, email)
+        .await?
+        .with_context(|| format!("no user with email {email}"))?;
+    let secrets = crypto::SecretBox::new(config.master_key.expose());
+    let key = accounts::mint_key(&pool, &secrets, user.id, name).await?;
+    // Printed once, in a form `eval "$(godrive key create ...)"` turns into exported variables.
+    println!("AWS_ACCESS_KEY_ID={}", key.access_key_id);
+    println!("AWS_SECRET_ACCESS_KEY={}", key.secret.as_str());
+    println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
+    Ok(())
+}
+
+/// `godrive usage rollup`: the daily rows of every finished day not rolled up yet.
+async fn usage_rollup(config: &Config) -> anyhow::Result<()> {
+    let pool = db::connect(&config.database).await?;
+    db::migrate(&pool).await?;
+    match rollup::run(&pool, time::OffsetDateTime::now_utc()).await? {
+        rollup::Outcome::Locked => println!("usage rollup: another instance is rolling up"),
+        rollup::Outcome::Rolled(days) => match (days.first(), days.last()) {
+            (Some(first), Some(last)) => {
+                println!("usage rollup: rolled up {} days, {first} to {last}", days.len())
+            }
+            _ => println!("usage rollup: rolled up 0 days (up to date)"),
+        },
+    }
+    Ok(())
+}
+
+/// `godrive usage reconcile [--fix]`: reports drifted counters and missing or unreferenced
+/// blobs; fails while an inconsistency remains.
+async fn usage_reconcile(config: Config, fix: bool) -> anyhow::Result<()> {
+    let state = AppState::build(config).await.context("starting")?;
+    let report = reconcile::run(&state, fix).await?;
+    for d in &report.drift {
+        println!(
+            "drift: {} {}: bytes counted {} actual {}, objects counted {} actual {}",
+            d.kind, d.id, d.counted_bytes, d.actual_bytes, d.counted_objects, d.actual_objects
+        );
+    }
+    let verb = if report.fixed { "fixed" } else { "found" };
+    println!("usage reconcile: {verb} {} drifted counters", report.drift.len());
+    println!("backend: {} objects missing their blob", report.missing_blobs.len());
+    for b in &report.missing_blobs {
+        println!("missing blob: {b}");
+    }
+    println!(
+        "backend: {} unreferenced blobs (godrive gc removes them after the grace period)",
+        report.unreferenced_blobs
+    );
+    if !report.missing_blobs.is_empty() || (!report.fixed && !report.drift.is_empty()) {
+        bail!("usage reconcile found inconsistencies");
+    }
+    Ok(())
+}
+
+/// `godrive gc`: releases expired reservations, aborts stale multipart uploads and deletes
+/// orphaned blobs (or says what it would do, with `--dry-run`).
+async fn collect_garbage(
+    config: Config,
+    grace_secs: Option<u64>,
+    upload_age_secs: Option<u64>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let state = AppState::build(config.clone()).await.context("starting")?;
+    let grace = Duration::from_secs(grace_secs.unwrap_or(config.gc_grace_secs));
+    let age = Duration::from_secs(upload_age_secs.unwrap_or(config.multipart_max_age_secs));
+    let report = gc::collect(&state, grace, age, dry_run).await?;
+    let (del, abort) = if dry_run {
+        ("would delete", "would abort")
+    } else {
+        ("deleted", "aborted")
+    };
+    println!(
+        "gc: released {} expired reservations; {abort} {} stale multipart uploads; scanned {} blobs, {del} {} orphans",
+        report.expired_reservations, report.stale_uploads, report.scanned, report.orphans
+    );
+    Ok(())
 }
 
 async fn connect(config: &Config) -> anyhow::Result<sqlx::PgPool> {

@@ -66,11 +66,11 @@ async fn create(
     AuthUser(user): AuthUser,
     AppJson(b): AppJson<NewBucket>,
 ) -> Result<(StatusCode, Json<BucketView>), ApiError> {
-    if !s3s::path::check_bucket_name(&b.name) || b.name == "v1" {
-        return Err(ApiError::Validation(
+    crate::objects::buckets::check(&b.name).map_err(|_| {
+        ApiError::Validation(
             "name must be 3-63 lowercase letters, digits, dots or hyphens, start and end with a letter or digit, and not be v1".into(),
-        ));
-    }
+        )
+    })?;
     let mut conn = state.db.acquire().await?;
     match db::buckets::create(&mut conn, &b.name, user.id, &state.config.s3_region).await {
         Ok(bucket) => Ok((StatusCode::CREATED, Json(bucket.into()))),

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::multipart::MultipartRejection;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +24,7 @@ use super::keys::Page;
 use crate::app::AppState;
 use crate::db::objects::{self, Headers, NewObject, Object};
 use crate::objects::integrity::Expected;
+use crate::objects::quota::Reservation;
 use crate::objects::upload::{self, PendingBlob};
 use crate::storage::{BlobId, StorageError, delete_in_background};
 
@@ -102,7 +103,32 @@ async fn upload(
 ) -> Result<(StatusCode, Json<FileView>), ApiError> {
     let bucket = owned(&state, user.id, bucket_id).await?;
     let limit = state.config.max_upload_bytes;
-    // A declared body far past the limit is refused before a byte is read.
+    let declared = declared_length(&headers, limit)?;
+    let form = form.map_err(|e| ApiError::Validation(format!("expected multipart/form-data: {e}")))?;
+    let received = read_form(&state, bucket.id, form, declared, limit).await?;
+    let obj = commit_file(&state, bucket.id, received).await?;
+    Ok((StatusCode::CREATED, Json(obj.into())))
+}
+
+/// The form's file, streamed into a new blob that no row references yet.
+struct StoredFile {
+    pending: PendingBlob,
+    digests: upload::Digests,
+    filename: Option<String>,
+    content_type: Option<String>,
+}
+
+/// What the form brought: its `key` field, its file, and the room reserved for the file.
+#[derive(Default)]
+struct Received {
+    key: Option<String>,
+    file: Option<StoredFile>,
+    reservation: Option<Reservation>,
+}
+
+/// The request's Content-Length, if it gives one; a body declared far past the limit is
+/// refused before a byte is read.
+fn declared_length(headers: &HeaderMap, limit: u64) -> Result<Option<u64>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -110,115 +136,142 @@ async fn upload(
     if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let mut form = form.map_err(|e| ApiError::Validation(format!("expected multipart/form-data: {e}")))?;
-    let mut key: Option<String> = None;
-    let mut stored: Option<(PendingBlob, upload::Digests, Option<String>, Option<String>)> = None;
-    let mut reservation = None;
-    while let Some(mut field) = form
-        .next_field()
-        .await
-        .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?
-    {
+    Ok(declared)
+}
+
+fn malformed(e: MultipartError) -> ApiError {
+    ApiError::Validation(format!("malformed form: {e}"))
+}
+
+/// Reads the form's fields in order: a `key` field is kept; the first `file` field is
+/// reserved for and streamed into a new blob; any other field is read and ignored.
+async fn read_form(
+    state: &AppState,
+    bucket_id: Uuid,
+    mut form: Multipart,
+    declared: Option<u64>,
+    limit: u64,
+) -> Result<Received, ApiError> {
+    let mut received = Received::default();
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
         match field.name() {
             Some("key") => {
-                let k = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?;
-                key = Some(k);
+                received.key = Some(field.text().await.map_err(malformed)?);
             }
-            Some("file") if stored.is_none() => {
+            Some("file") if received.file.is_none() => {
                 let filename = field.file_name().map(str::to_owned);
                 let content_type = field.content_type().map(str::to_owned);
                 // Before the file's first byte: reserve what the request declares (an upper
                 // bound on the file), or the limit, for the key if it is known by now (a key
                 // field before the file, or the file name); the commit settles the real size.
-                let target = match key.as_deref().or(filename.as_deref()) {
-                    Some(k) => {
-                        crate::objects::keys::check(k)?;
-                        crate::objects::quota::Target::Key(k)
-                    }
-                    None => crate::objects::quota::Target::UnknownKey,
-                };
+                let key = received.key.as_deref().or(filename.as_deref());
                 let len = declared.unwrap_or(limit).min(limit);
-                reservation = Some(
-                    crate::objects::quota::reserve(&state.db, state.instance_id, bucket.id, target, len)
-                        .await
-                        .map_err(ApiError::from)?,
-                );
-                let pending = PendingBlob::new(state.storage.clone());
-                // The field borrows the form, so it is pumped through a small channel into
-                // the storage write, which needs an owned stream.
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, crate::objects::BodyError>>(4);
-                let body = tokio_stream::wrappers::ReceiverStream::new(rx);
-                let storage = state.storage.clone();
-                let id = pending.id;
-                let write = upload::hash_through(Some(body), u64::MAX, Expected::none(), |stream| async move {
-                    storage.put_unsized(id, stream, limit).await
+                received.reservation = Some(reserve(state, bucket_id, key, len).await?);
+                let (pending, digests) = stream_file(state, field, limit).await?;
+                received.file = Some(StoredFile {
+                    pending,
+                    digests,
+                    filename,
+                    content_type,
                 });
-                let pump = async move {
-                    loop {
-                        match field.chunk().await {
-                            Ok(Some(chunk)) => {
-                                if tx.send(Ok(chunk)).await.is_err() {
-                                    return; // the write stopped (too large, or failed)
-                                }
-                            }
-                            Ok(None) => return,
-                            Err(e) => {
-                                let _ = tx.send(Err(e.to_string().into())).await;
-                                return;
-                            }
-                        }
-                    }
-                };
-                // Ending the pump drops the sender, which ends the stream.
-                let (written, ()) = tokio::join!(write, pump);
-                let (digests, _len) = written?;
-                stored = Some((pending, digests, filename, content_type));
             }
             _ => {
                 // Unknown fields are read and ignored.
-                while field
-                    .chunk()
-                    .await
-                    .map_err(|e| ApiError::Validation(format!("malformed form: {e}")))?
-                    .is_some()
-                {}
+                while field.chunk().await.map_err(malformed)?.is_some() {}
             }
         }
     }
-    let Some((pending, digests, filename, content_type)) = stored else {
+    Ok(received)
+}
+
+/// Reserves `len` bytes in the bucket for an object under `key` (checked first), or for
+/// an object whose key is not known yet.
+async fn reserve(state: &AppState, bucket_id: Uuid, key: Option<&str>, len: u64) -> Result<Reservation, ApiError> {
+    let target = match key {
+        Some(k) => {
+            crate::objects::keys::check(k)?;
+            crate::objects::quota::Target::Key(k)
+        }
+        None => crate::objects::quota::Target::UnknownKey,
+    };
+    crate::objects::quota::reserve(&state.db, state.instance_id, bucket_id, target, len)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Streams the file field through the core's hashing pipeline into a new blob of at most
+/// `limit` bytes.
+async fn stream_file(
+    state: &AppState,
+    mut field: Field<'_>,
+    limit: u64,
+) -> Result<(PendingBlob, upload::Digests), ApiError> {
+    let pending = PendingBlob::new(state.storage.clone());
+    // The field borrows the form, so it is pumped through a small channel into the storage
+    // write, which needs an owned stream.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, crate::objects::BodyError>>(4);
+    let body = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let storage = state.storage.clone();
+    let id = pending.id;
+    let write = upload::hash_through(Some(body), u64::MAX, Expected::none(), |stream| async move {
+        storage.put_unsized(id, stream, limit).await
+    });
+    let pump = async move {
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return; // the write stopped (too large, or failed)
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string().into())).await;
+                    return;
+                }
+            }
+        }
+    };
+    // Ending the pump drops the sender, which ends the stream.
+    let (written, ()) = tokio::join!(write, pump);
+    let (digests, _len) = written?;
+    Ok((pending, digests))
+}
+
+/// Commits the stored file under the `key` field, else its file name, and reads the object
+/// back.
+async fn commit_file(state: &AppState, bucket_id: Uuid, received: Received) -> Result<Object, ApiError> {
+    let Received { key, file, reservation } = received;
+    let Some(file) = file else {
         return Err(ApiError::Validation("the form has no file field".into()));
     };
-    let key = match key.or(filename) {
+    let key = match key.or(file.filename) {
         Some(k) => k,
         None => return Err(ApiError::Validation("give a key field or a file name".into())),
     };
     crate::objects::keys::check(&key)?;
     let new = NewObject {
-        bucket_id: bucket.id,
+        bucket_id,
         key: key.clone(),
-        size: i64::try_from(digests.len).map_err(ApiError::internal)?,
-        etag: hex::encode(digests.md5),
-        md5: Some(digests.md5.to_vec()),
-        sha256: Some(digests.sha256.to_vec()),
+        size: i64::try_from(file.digests.len).map_err(ApiError::internal)?,
+        etag: hex::encode(file.digests.md5),
+        md5: Some(file.digests.md5.to_vec()),
+        sha256: Some(file.digests.sha256.to_vec()),
         headers: Headers {
-            content_type,
+            content_type: file.content_type,
             ..Headers::default()
         },
         checksums: Default::default(),
         checksum_type: None,
         parts_count: None,
         part_sizes: None,
-        blob_id: pending.id.0,
+        blob_id: file.pending.id.0,
         reservations: Vec::new(),
     };
-    upload::commit(&state, new, pending, reservation).await?;
-    let obj = objects::get(&state.db, bucket.id, &key)
+    upload::commit(state, new, file.pending, reservation).await?;
+    objects::get(&state.db, bucket_id, &key)
         .await?
-        .ok_or_else(|| ApiError::internal("object vanished after commit"))?;
-    Ok((StatusCode::CREATED, Json(obj.into())))
+        .ok_or_else(|| ApiError::internal("object vanished after commit"))
 }
 
 #[utoipa::path(get, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ListQuery), responses((status = 200, body = Page<FileView>), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
@@ -308,7 +361,7 @@ async fn content(
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
         Some(h) => {
-            let r = s3s::dto::Range::parse(h)
+            let r = crate::objects::range::ByteRange::parse(h)
                 .map_err(|_| ApiError::Validation("Range must be bytes=a-b, a- or -n".into()))?;
             match r.check(total) {
                 Ok(r) => Some(r),

@@ -1,12 +1,15 @@
-//! The object core both edges call: what a key may be, and receiving an upload (hash while
-//! streaming into a new blob, check what the client declared about its bytes, commit its
-//! row). It speaks no protocol. Its failures are [`UploadError`]s, which each edge maps once: S3 codes in
-//! `s3::error`, JSON codes in `api::error`.
+//! The object core both edges call: what a key and a bucket name may be, which bytes a range
+//! selects, and receiving an upload (hash while streaming into a new blob, check what the
+//! client declared about its bytes, commit its row, in batches with other uploads that
+//! finish together). It speaks no protocol. Its failures are [`UploadError`]s, which each
+//! edge maps once: S3 codes in `s3::error`, JSON codes in `api::error`.
 
+pub mod buckets;
 pub mod commit;
 pub mod integrity;
 pub mod keys;
 pub mod quota;
+pub mod range;
 pub mod upload;
 
 use crate::checksum::Algorithm;

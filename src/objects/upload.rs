@@ -249,3 +249,132 @@ pub async fn commit_and_finish(
     });
     task.await.map_err(|e| UploadError::Commit(e.to_string()))?
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+    use crate::checksum::Algorithm;
+    use crate::storage::StorageError;
+
+    const TEXT: &[u8] = b"The quick brown fox jumps over the lazy dog";
+    const MD5: &str = "9e107d9d372bb6826bd81d3542a419d6";
+    const SHA256: &str = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
+    /// Base64 of the big-endian CRCs (0x414FA339, 0x22620404, 0xD76C54054954C143) and SHA-1.
+    const SUMS: [(Algorithm, &str); 5] = [
+        (Algorithm::Crc32, "QU+jOQ=="),
+        (Algorithm::Crc32c, "ImIEBA=="),
+        (Algorithm::Crc64nvme, "12xUBUlUwUM="),
+        (Algorithm::Sha1, "L9ThxnotKPzthJ7hu3bnORuT6xI="),
+        (Algorithm::Sha256, "16j7swfXgJRpypq8sAguT41WUeRtPNt2LQLQvzfJ5ZI="),
+    ];
+
+    type Chunk = Result<Bytes, BodyError>;
+
+    /// `data` cut into chunks of the given sizes, repeated; whatever is left is the last one.
+    fn split(data: &[u8], sizes: &[usize]) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let mut rest = data;
+        for size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (head, tail) = rest.split_at((*size).min(rest.len()));
+            out.push(Ok(Bytes::copy_from_slice(head)));
+            rest = tail;
+        }
+        out
+    }
+
+    /// Runs the chunks through `hash_through` into a sink that keeps what it reads.
+    async fn through(chunks: Vec<Chunk>, declared: u64, expected: Expected) -> Result<(Digests, Vec<u8>), UploadError> {
+        let body = futures::stream::iter(chunks);
+        hash_through(Some(body), declared, expected, |mut stream| async move {
+            let mut kept = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                kept.extend_from_slice(&chunk.map_err(StorageError::Io)?);
+            }
+            Ok(kept)
+        })
+        .await
+    }
+
+    fn every_algorithm() -> Expected {
+        crate::checksum::ALL
+            .into_iter()
+            .fold(Expected::none(), |e, a| e.also(Some(a)))
+    }
+
+    #[tokio::test]
+    async fn streamed_digests_equal_the_one_shot_digests_for_any_split() {
+        let splits: [&[usize]; 9] = [&[1], &[2], &[3], &[7], &[16], &[42], &[43], &[1000], &[5, 0, 1, 20, 17]];
+        for sizes in splits {
+            for declared in [TEXT.len() as u64, u64::MAX] {
+                let (d, kept) = through(split(TEXT, sizes), declared, every_algorithm()).await.unwrap();
+                assert_eq!(kept, TEXT, "{sizes:?}");
+                assert_eq!(d.len, 43);
+                assert_eq!(hex::encode(d.md5), MD5, "{sizes:?}");
+                assert_eq!(hex::encode(d.sha256), SHA256, "{sizes:?}");
+                for (a, v) in SUMS {
+                    assert_eq!(d.checksums.get(a), Some(v), "{a:?} {sizes:?}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_asked_checksums_are_computed() {
+        let asked = Expected::none().also(Some(Algorithm::Crc32c));
+        let (d, _) = through(split(TEXT, &[10]), 43, asked).await.unwrap();
+        assert_eq!(d.checksums.0.len(), 1);
+        assert_eq!(d.checksums.get(Algorithm::Crc32c), Some("ImIEBA=="));
+        let (d, _) = through(split(TEXT, &[10]), 43, Expected::none()).await.unwrap();
+        assert!(d.checksums.is_empty());
+        assert_eq!(hex::encode(d.md5), MD5);
+    }
+
+    #[tokio::test]
+    async fn an_empty_body_has_the_empty_digests() {
+        let (d, kept) = through(Vec::new(), 0, every_algorithm()).await.unwrap();
+        assert!(kept.is_empty());
+        assert_eq!(d.len, 0);
+        assert_eq!(hex::encode(d.md5), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            hex::encode(d.sha256),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(d.checksums.get(Algorithm::Crc32), Some("AAAAAA=="));
+    }
+
+    #[tokio::test]
+    async fn sent_checksums_are_verified() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-checksum-crc32", http::HeaderValue::from_static("QU+jOQ=="));
+        let sent = Expected::from_request(&headers, None).unwrap();
+        assert!(through(split(TEXT, &[4]), 43, sent).await.is_ok());
+        headers.insert("x-amz-checksum-crc32", http::HeaderValue::from_static("ImIEBA=="));
+        let sent = Expected::from_request(&headers, None).unwrap();
+        let err = through(split(TEXT, &[4]), 43, sent).await.unwrap_err();
+        assert!(
+            matches!(err, UploadError::ChecksumMismatch(Algorithm::Crc32)),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_or_runs_past_its_length_is_a_body_error() {
+        let mut chunks = split(TEXT, &[10]);
+        chunks.insert(2, Err("connection reset".into()));
+        let err = through(chunks, 43, Expected::none()).await.unwrap_err();
+        assert!(
+            matches!(&err, UploadError::Body(e) if e.to_string() == "connection reset"),
+            "{err:?}"
+        );
+        let err = through(split(TEXT, &[10]), 20, Expected::none()).await.unwrap_err();
+        assert!(
+            matches!(&err, UploadError::Body(e) if e.to_string() == "body longer than declared"),
+            "{err:?}"
+        );
+    }
+}

@@ -5,9 +5,17 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{GoDriveS3, caller, owned_bucket};
 use crate::db::{self, buckets::CreateBucketError, buckets::DeleteOutcome};
+use crate::objects::buckets::{self as names, BucketNameError};
 
-/// Bucket names the S3 side may not use: `/v1/` is the JSON API.
-const RESERVED: &[&str] = &["v1"];
+/// The bucket-name rule s3s applies to every name it reads from a path or a host: the
+/// core's ([`names::valid_name`]).
+pub(super) struct BucketNames;
+
+impl s3s::validation::NameValidation for BucketNames {
+    fn validate_bucket_name(&self, name: &str) -> bool {
+        names::valid_name(name)
+    }
+}
 
 impl GoDriveS3 {
     pub(super) async fn do_create_bucket(
@@ -17,9 +25,11 @@ impl GoDriveS3 {
         let user_id = caller(&req)?.user_id;
         super::acl::check_canned(req.input.acl.as_ref().map(|a| a.as_str()))?;
         let name = req.input.bucket;
-        if RESERVED.contains(&name.as_str()) {
-            return Err(s3_error!(InvalidBucketName, "The specified bucket name is reserved."));
-        }
+        // s3s has checked the rules already (`BucketNames`); a reserved name passes them.
+        names::check(&name).map_err(|e| match e {
+            BucketNameError::Reserved => s3_error!(InvalidBucketName, "The specified bucket name is reserved."),
+            BucketNameError::Invalid => s3_error!(InvalidBucketName),
+        })?;
         let mut conn = self.state.db.acquire().await.map_err(|e| super::error::db(e.into()))?;
         match db::buckets::create(&mut conn, &name, user_id, &self.state.config.s3_region).await {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput {
@@ -123,5 +133,25 @@ impl GoDriveS3 {
         owned_bucket(&req)?;
         // Versioning has never been enabled: S3 then answers with no Status at all.
         Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The core's bucket-name rule is the one s3s applied before GoDrive had its own.
+        #[test]
+        fn bucket_names_follow_the_rule_s3s_applied(name in "[a-zA-Z0-9._:x-]{0,70}") {
+            proptest::prop_assert_eq!(names::valid_name(&name), s3s::path::check_bucket_name(&name));
+        }
+    }
+
+    #[test]
+    fn bucket_names_that_look_like_addresses_or_labels() {
+        for name in ["10.0.0.1", "1.2.3", "::1", "xn--abc", "a..b", "a.-b", "abc", "v1"] {
+            assert_eq!(names::valid_name(name), s3s::path::check_bucket_name(name), "{name:?}");
+        }
     }
 }

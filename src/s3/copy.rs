@@ -2,8 +2,8 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use time::OffsetDateTime;
 
+use super::conditions::Conditions;
 use super::object::{check_key, headers_of};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::objects::upload::{self, PendingBlob};
@@ -12,44 +12,6 @@ use uuid::Uuid;
 use crate::db::{self, objects::NewObject, objects::Object};
 use crate::objects::quota::Target;
 use crate::storage::BlobId;
-
-fn precondition_failed() -> s3s::S3Error {
-    s3_error!(
-        PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold"
-    )
-}
-
-/// The `x-amz-copy-source-if-*` conditions of a copy.
-pub(super) struct SourceConditions<'a> {
-    pub if_match: Option<&'a ETagCondition>,
-    pub if_unmodified_since: Option<&'a Timestamp>,
-    pub if_none_match: Option<&'a ETagCondition>,
-    pub if_modified_since: Option<&'a Timestamp>,
-}
-
-impl SourceConditions<'_> {
-    /// Every failed condition is 412, as S3 answers for copies. An ETag condition overrides
-    /// its date twin.
-    pub(super) fn check(&self, src: &Object) -> S3Result<()> {
-        let modified = src.updated_at.unix_timestamp();
-        let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
-        let etag_is = |c: &ETagCondition| match c {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e) => e.value() == src.etag,
-        };
-        let failed = match (self.if_match, self.if_unmodified_since) {
-            (Some(c), _) => !etag_is(c),
-            (None, Some(t)) => modified > secs(t),
-            (None, None) => false,
-        } || match (self.if_none_match, self.if_modified_since) {
-            (Some(c), _) => etag_is(c),
-            (None, Some(t)) => modified <= secs(t),
-            (None, None) => false,
-        };
-        if failed { Err(precondition_failed()) } else { Ok(()) }
-    }
-}
 
 impl GoDriveS3 {
     /// Resolves a copy source; the caller must own its bucket too (authorization only saw
@@ -101,13 +63,13 @@ impl GoDriveS3 {
         check_key(&input.key)?;
         super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
         let (src_bucket, src) = self.copy_source(user_id, &input.copy_source).await?;
-        SourceConditions {
+        Conditions {
             if_match: input.copy_source_if_match.as_ref(),
             if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
             if_none_match: input.copy_source_if_none_match.as_ref(),
             if_modified_since: input.copy_source_if_modified_since.as_ref(),
         }
-        .check(&src)?;
+        .check_copy_source(&src)?;
 
         let replace = input
             .metadata_directive

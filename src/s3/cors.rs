@@ -119,7 +119,7 @@ impl Rule {
 async fn rules_of(state: &AppState, bucket: &str) -> Result<Option<Option<Vec<Rule>>>, db::DbError> {
     // The name comes from the raw path (a preflight never reaches s3s): one that no bucket
     // can have is answered like a missing bucket, without asking PostgreSQL.
-    if !s3s::path::check_bucket_name(bucket) {
+    if !crate::objects::buckets::valid_name(bucket) {
         return Ok(None);
     }
     Ok(db::buckets::cors_by_name(&state.db, bucket)

@@ -3,11 +3,12 @@
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use time::OffsetDateTime;
 
+use super::conditions::Conditions;
 use super::object::set_checksums;
 use super::{GoDriveS3, error, owned_bucket};
 use crate::db::objects::Object;
+use crate::objects::range::ByteRange;
 use crate::storage::{BlobId, StorageError};
 
 /// Whether the request asked for checksums back (`x-amz-checksum-mode: ENABLED`).
@@ -19,79 +20,21 @@ fn etag(obj: &Object) -> ETag {
     ETag::Strong(obj.etag.clone())
 }
 
-/// Last-Modified at the one-second precision of HTTP dates, for conditional comparisons.
-fn last_modified_secs(obj: &Object) -> i64 {
-    obj.updated_at.unix_timestamp()
-}
-
-/// Evaluates If-Match / If-Unmodified-Since (412) and If-None-Match / If-Modified-Since
-/// (304) as RFC 9110 orders them: an ETag condition, when present, overrides its date twin.
-fn check_conditions(
-    obj: &Object,
-    if_match: Option<&ETagCondition>,
-    if_unmodified_since: Option<&Timestamp>,
-    if_none_match: Option<&ETagCondition>,
-    if_modified_since: Option<&Timestamp>,
-) -> S3Result<()> {
-    let ours = etag(obj);
-    let modified = last_modified_secs(obj);
-    let secs = |t: &Timestamp| OffsetDateTime::from(t.clone()).unix_timestamp();
-    if let Some(cond) = if_match {
-        let ok = match cond {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e) => e.value() == ours.value(),
-        };
-        if !ok {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            ));
-        }
-    } else if let Some(t) = if_unmodified_since
-        && modified > secs(t)
-    {
-        return Err(s3_error!(
-            PreconditionFailed,
-            "At least one of the pre-conditions you specified did not hold"
-        ));
-    }
-    if let Some(cond) = if_none_match {
-        let matched = match cond {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e) => e.value() == ours.value(),
-        };
-        if matched {
-            return Err(not_modified(obj));
-        }
-    } else if let Some(t) = if_modified_since
-        && modified <= secs(t)
-    {
-        return Err(not_modified(obj));
-    }
-    Ok(())
-}
-
-/// 304 carries the validators, as RFC 9110 asks.
-fn not_modified(obj: &Object) -> s3s::S3Error {
-    let mut err = s3s::S3Error::new(s3s::S3ErrorCode::NotModified);
-    let mut headers = http::HeaderMap::new();
-    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", obj.etag)) {
-        headers.insert(http::header::ETAG, v);
-    }
-    err.set_headers(headers);
-    err
-}
-
-/// The byte range a request selects: a `Range` header, or `?partNumber=N` (one part of a
-/// multipart object; part 1 of any other object is all of it). `None` is the whole object.
-fn selected_range(obj: &Object, range: Option<&Range>, part: Option<i32>) -> S3Result<Option<std::ops::Range<u64>>> {
-    let total = obj.size as u64;
+/// The byte range a request selects in an object of `total` bytes (uploaded in parts of
+/// `part_sizes`, if it was): a `Range` header, or `?partNumber=N` (one part of a multipart
+/// object; part 1 of any other object is all of it). `None` is the whole object.
+fn selected_range(
+    total: u64,
+    part_sizes: Option<&[i64]>,
+    range: Option<&Range>,
+    part: Option<i32>,
+) -> S3Result<Option<std::ops::Range<u64>>> {
     match (range, part) {
         (Some(_), Some(_)) => Err(s3_error!(
             InvalidRequest,
             "Cannot specify both Range header and partNumber query parameter"
         )),
-        (Some(r), None) => r
+        (Some(r), None) => byte_range(r)
             .check(total)
             .map(Some)
             .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable")),
@@ -110,7 +53,7 @@ fn selected_range(obj: &Object, range: Option<&Range>, part: Option<i32>) -> S3R
                     "Part number must be an integer between 1 and 10000, inclusive"
                 ));
             }
-            match &obj.part_sizes {
+            match part_sizes {
                 None if n == 1 => Ok(Some(0..total)),
                 None => Err(not_satisfiable()),
                 Some(sizes) => {
@@ -121,6 +64,14 @@ fn selected_range(obj: &Object, range: Option<&Range>, part: Option<i32>) -> S3R
                 }
             }
         }
+    }
+}
+
+/// The range s3s parsed, as the core's (which decides the span).
+fn byte_range(r: &Range) -> ByteRange {
+    match *r {
+        Range::Int { first, last } => ByteRange::Int { first, last },
+        Range::Suffix { length } => ByteRange::Suffix { length },
     }
 }
 
@@ -186,6 +137,18 @@ fn describe(obj: &Object, range: Option<&std::ops::Range<u64>>, o: Overrides<'_>
     }
 }
 
+/// The conditional headers of an input that has them.
+macro_rules! conditions {
+    ($input:expr) => {
+        Conditions {
+            if_match: $input.if_match.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+        }
+    };
+}
+
 /// The `response-*` overrides of an input that has them.
 macro_rules! overrides {
     ($input:expr) => {
@@ -210,14 +173,13 @@ impl GoDriveS3 {
         let mut attempt = 0;
         let (obj, body, range) = loop {
             let obj = self.find(bucket_id, &input.key).await?;
-            check_conditions(
-                &obj,
-                input.if_match.as_ref(),
-                input.if_unmodified_since.as_ref(),
-                input.if_none_match.as_ref(),
-                input.if_modified_since.as_ref(),
+            conditions!(input).check_read(&obj)?;
+            let range = selected_range(
+                obj.size as u64,
+                obj.part_sizes.as_deref(),
+                input.range.as_ref(),
+                input.part_number,
             )?;
-            let range = selected_range(&obj, input.range.as_ref(), input.part_number)?;
             match self.state.storage.get(BlobId(obj.blob_id), range.clone()).await {
                 Ok(body) => break (obj, body, range),
                 Err(StorageError::NotFound) if attempt == 0 => attempt += 1,
@@ -266,14 +228,13 @@ impl GoDriveS3 {
             return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
         let obj = self.find(bucket_id, &input.key).await?;
-        check_conditions(
-            &obj,
-            input.if_match.as_ref(),
-            input.if_unmodified_since.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
+        conditions!(input).check_read(&obj)?;
+        let range = selected_range(
+            obj.size as u64,
+            obj.part_sizes.as_deref(),
+            input.range.as_ref(),
+            input.part_number,
         )?;
-        let range = selected_range(&obj, input.range.as_ref(), input.part_number)?;
         let d = describe(&obj, range.as_ref(), overrides!(input), input.part_number);
         let content_range = d.content_range.clone();
         let mut out = HeadObjectOutput {
@@ -300,5 +261,72 @@ impl GoDriveS3 {
             resp.status = Some(http::StatusCode::PARTIAL_CONTENT);
         }
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: s3s::S3Error) -> String {
+        e.code().as_str().to_owned()
+    }
+
+    #[test]
+    fn a_range_header_selects_its_span() {
+        let total = 10_000;
+        let span = |r: Range| selected_range(total, None, Some(&r), None).map_err(code);
+        let int = |first, last| Range::Int { first, last };
+        assert_eq!(span(int(0, Some(499))), Ok(Some(0..500)));
+        assert_eq!(span(int(9_500, None)), Ok(Some(9_500..10_000)));
+        assert_eq!(span(int(9_500, Some(20_000))), Ok(Some(9_500..10_000)));
+        assert_eq!(span(Range::Suffix { length: 500 }), Ok(Some(9_500..10_000)));
+        assert_eq!(span(Range::Suffix { length: 20_000 }), Ok(Some(0..10_000)));
+        assert_eq!(span(int(10_000, None)), Err("InvalidRange".to_owned()));
+        assert_eq!(span(Range::Suffix { length: 0 }), Err("InvalidRange".to_owned()));
+        assert_eq!(selected_range(total, None, None, None).map_err(code), Ok(None));
+    }
+
+    #[test]
+    fn a_part_number_selects_that_part() {
+        let sizes = [5_242_880, 5_242_880, 100];
+        let total = sizes.iter().sum::<i64>() as u64;
+        let part = |n| selected_range(total, Some(&sizes), None, Some(n)).map_err(code);
+        assert_eq!(part(1), Ok(Some(0..5_242_880)));
+        assert_eq!(part(2), Ok(Some(5_242_880..10_485_760)));
+        assert_eq!(part(3), Ok(Some(10_485_760..10_485_860)));
+        assert_eq!(part(4), Err("InvalidPartNumber".to_owned()));
+        assert_eq!(part(0), Err("InvalidArgument".to_owned()));
+        assert_eq!(part(-1), Err("InvalidArgument".to_owned()));
+        // An object not uploaded in parts is its own part 1.
+        assert_eq!(selected_range(42, None, None, Some(1)).map_err(code), Ok(Some(0..42)));
+        assert_eq!(
+            selected_range(42, None, None, Some(2)).map_err(code),
+            Err("InvalidPartNumber".to_owned())
+        );
+        let both = selected_range(42, None, Some(&Range::Suffix { length: 1 }), Some(1));
+        assert_eq!(both.map_err(code), Err("InvalidRequest".to_owned()));
+    }
+
+    #[test]
+    fn content_ranges_are_inclusive() {
+        assert_eq!(content_range(0, 500, 10_000), "bytes 0-499/10000");
+        assert_eq!(content_range(9_999, 10_000, 10_000), "bytes 9999-9999/10000");
+    }
+
+    proptest::proptest! {
+        /// The core's range rule answers as s3s's own did, for any header and length.
+        #[test]
+        fn ranges_follow_the_rule_s3s_applied(
+            h in "(bytes=)?[-0-9 ,+]{0,24}|bytes=[0-9]{0,6}-[0-9]{0,6}|bytes=[0-9]{18,21}-[0-9]{0,21}",
+            total in 0u64..100_000,
+        ) {
+            let ours = ByteRange::parse(&h).ok();
+            let theirs = Range::parse(&h).ok();
+            proptest::prop_assert_eq!(ours, theirs.as_ref().map(byte_range));
+            if let Some(r) = theirs {
+                proptest::prop_assert_eq!(byte_range(&r).check(total).ok(), r.check(total).ok());
+            }
+        }
     }
 }

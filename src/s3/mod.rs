@@ -8,6 +8,7 @@
 pub mod acl;
 pub mod auth;
 mod bucket;
+mod conditions;
 mod copy;
 pub mod cors;
 pub mod entry;
@@ -67,6 +68,7 @@ pub fn service(state: &AppState) -> S3Service {
     // before it is read (`input::check`).
     config.xml_max_body_size = input::MAX_XML_BODY;
     b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(config))));
+    b.set_validation(bucket::BucketNames);
     if let Some(domain) = &state.config.s3_domain {
         b.set_host(host::BucketHosts::new(domain));
     }

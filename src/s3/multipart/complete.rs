@@ -1,13 +1,15 @@
 //! CompleteMultipartUpload: validate the part list, assemble the blob, commit the object.
+//! The pure steps (the list, the parts it chooses, the ETag and checksums they make) are in
+//! `parts`.
 
 use std::collections::HashMap;
 
-use md5::{Digest as _, Md5};
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result};
 
-use super::{MAX_PARTS, MIN_PART_SIZE, algorithm_of, completed_checksum, no_such_upload, stored_checksum, upload_id};
-use crate::checksum::{self, Checksums};
+use super::parts::{check_list, choose, combined_checksums, multipart_etag};
+use super::{MAX_PARTS, algorithm_of, no_such_upload, upload_id};
+use crate::checksum::Checksums;
 use crate::db::multipart::{self, Part, Upload};
 use crate::db::objects::NewObject;
 use crate::objects::upload::{self, Expected, PendingBlob};
@@ -25,22 +27,7 @@ impl GoDriveS3 {
         let i = req.input;
         let id = upload_id(&i.upload_id)?;
         let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
-        if requested.is_empty() {
-            return Err(s3_error!(MalformedXML, "You must specify at least one part."));
-        }
-        let mut numbers = Vec::with_capacity(requested.len());
-        for p in &requested {
-            let n = p
-                .part_number
-                .ok_or_else(|| s3_error!(MalformedXML, "Each part needs a PartNumber."))?;
-            if numbers.last().is_some_and(|last| *last >= n) {
-                return Err(s3_error!(
-                    InvalidPartOrder,
-                    "The list of parts was not in ascending order. Parts must be ordered by part number."
-                ));
-            }
-            numbers.push(n);
-        }
+        check_list(&requested)?;
         let upload = multipart::begin_complete(&self.state.db, id, bucket_id, &i.key)
             .await
             .map_err(error::db)?
@@ -67,77 +54,57 @@ impl GoDriveS3 {
         }))
     }
 
-    /// Validates the part list, assembles the blob and commits the object.
+    /// Chooses the parts, works out the object's ETag and checksums, assembles the blob and
+    /// commits the object.
     async fn complete(
         &self,
         upload: &Upload,
         requested: &[CompletedPart],
         sent: Expected,
     ) -> S3Result<CompleteMultipartUploadOutput> {
-        let stored: HashMap<i32, Part> = multipart::list_parts(&self.state.db, upload.id, 0, i64::from(MAX_PARTS) + 1)
-            .await
-            .map_err(error::db)?
-            .into_iter()
-            .map(|p| (p.part_number, p))
-            .collect();
-        let algorithm = algorithm_of(upload);
-        let mut chosen: Vec<&Part> = Vec::with_capacity(requested.len());
-        for (idx, p) in requested.iter().enumerate() {
-            let invalid = || {
-                s3_error!(
-                    InvalidPart,
-                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-                )
-            };
-            let part = p.part_number.and_then(|n| stored.get(&n)).ok_or_else(invalid)?;
-            let etag = p.e_tag.as_ref().map(|e| e.value().trim_matches('"').to_owned());
-            if etag.as_deref() != Some(part.etag.as_str()) {
-                return Err(invalid());
-            }
-            for a in checksum::ALL {
-                if let Some(v) = completed_checksum(p, a)
-                    && stored_checksum(part, a) != Some(v)
-                {
-                    return Err(invalid());
-                }
-            }
-            if idx + 1 < requested.len() && part.size < MIN_PART_SIZE {
-                return Err(s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed object size."
-                ));
-            }
-            chosen.push(part);
-        }
-
-        // ETag: MD5 of the concatenated binary part MD5s, then "-<parts>".
-        let mut md5s = Md5::new();
-        for p in &chosen {
-            md5s.update(hex::decode(&p.etag).map_err(error::internal)?);
-        }
-        let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
-        let size: i64 = chosen.iter().map(|p| p.size).sum();
-
-        let mut checksums = Checksums::default();
-        if let Some(a) = algorithm {
-            let full = upload.checksum_type.as_deref() == Some(ChecksumType::FULL_OBJECT);
-            let value = if full {
-                let parts: Option<Vec<(&str, u64)>> = chosen
-                    .iter()
-                    .map(|p| stored_checksum(p, a).map(|v| (v, p.size as u64)))
-                    .collect();
-                parts.and_then(|ps| checksum::full_object(a, &ps))
-            } else {
-                let parts: Option<Vec<&str>> = chosen.iter().map(|p| stored_checksum(p, a)).collect();
-                parts.and_then(|ps| checksum::composite(a, &ps))
-            };
-            let value =
-                value.ok_or_else(|| s3_error!(InvalidRequest, "A part is missing its {} checksum.", a.name()))?;
-            checksums.0.insert(a, value);
-        }
+        let stored = self.stored_parts(upload).await?;
+        let chosen = choose(requested, &stored)?;
+        let etag = multipart_etag(&chosen).map_err(error::internal)?;
+        let checksums = combined_checksums(algorithm_of(upload), upload.checksum_type.as_deref(), &chosen)?;
         // A whole-object checksum sent with the completion must match what the parts make.
         sent.verify_whole(&checksums)?;
+        let blob = self.assemble(upload, &chosen).await?;
+        let new = NewObject {
+            bucket_id: upload.bucket_id,
+            key: upload.key.clone(),
+            size: chosen.iter().map(|p| p.size).sum(),
+            etag: etag.clone(),
+            md5: None,
+            sha256: None,
+            headers: upload.headers.clone(),
+            checksums: checksums.clone(),
+            checksum_type: upload.checksum_type.clone(),
+            parts_count: Some(chosen.len() as i32),
+            part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
+            blob_id: blob.id.0,
+            // Every part's reservation settles here; parts left out give theirs back.
+            reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
+        };
+        // No reservation yet for multipart: the commit checks the whole growth against the
+        // quotas, so completion is refused rather than over-allocating.
+        upload::commit_and_finish(&self.state, new, blob, None, Some(upload.id)).await?;
+        Ok(answer(etag, &checksums, upload.checksum_type.clone()))
+    }
 
+    /// Every part uploaded so far, by number.
+    async fn stored_parts(&self, upload: &Upload) -> S3Result<HashMap<i32, Part>> {
+        Ok(
+            multipart::list_parts(&self.state.db, upload.id, 0, i64::from(MAX_PARTS) + 1)
+                .await
+                .map_err(error::db)?
+                .into_iter()
+                .map(|p| (p.part_number, p))
+                .collect(),
+        )
+    }
+
+    /// Joins the chosen parts, in order, into the upload's blob, guarded until the commit.
+    async fn assemble(&self, upload: &Upload, chosen: &[&Part]) -> S3Result<PendingBlob> {
         let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
         let blob = BlobId(upload.blob_id);
         self.state
@@ -148,31 +115,16 @@ impl GoDriveS3 {
                 StorageError::NotFound => no_such_upload(),
                 other => error::storage(other),
             })?;
-        let pending = PendingBlob::adopt(self.state.storage.clone(), blob);
-        let new = NewObject {
-            bucket_id: upload.bucket_id,
-            key: upload.key.clone(),
-            size,
-            etag: etag.clone(),
-            md5: None,
-            sha256: None,
-            headers: upload.headers.clone(),
-            checksums: checksums.clone(),
-            checksum_type: upload.checksum_type.clone(),
-            parts_count: Some(chosen.len() as i32),
-            part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
-            blob_id: blob.0,
-            // Every part's reservation settles here; parts left out give theirs back.
-            reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
-        };
-        // No reservation yet for multipart: the commit checks the whole growth against the
-        // quotas, so completion is refused rather than over-allocating.
-        upload::commit_and_finish(&self.state, new, pending, None, Some(upload.id)).await?;
-        let mut out = CompleteMultipartUploadOutput {
-            e_tag: Some(ETag::Strong(etag)),
-            ..Default::default()
-        };
-        set_checksums!(out, &checksums, upload.checksum_type.clone());
-        Ok(out)
+        Ok(PendingBlob::adopt(self.state.storage.clone(), blob))
     }
+}
+
+/// The completion's answer: the object's ETag and checksums.
+fn answer(etag: String, checksums: &Checksums, checksum_type: Option<String>) -> CompleteMultipartUploadOutput {
+    let mut out = CompleteMultipartUploadOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    };
+    set_checksums!(out, checksums, checksum_type);
+    out
 }

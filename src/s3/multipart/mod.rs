@@ -7,16 +7,17 @@
 
 mod complete;
 mod list;
+mod parts;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
-use super::copy::SourceConditions;
+use super::conditions::Conditions;
 use super::object::{MAX_PUT_SIZE, check_key, declared_length, headers_of, set_checksums};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
-use crate::db::multipart::{self, Part, Upload};
+use crate::db::multipart::{self, Upload};
 use crate::objects::upload::{self, Expected, check_content_md5};
 use crate::storage::{BlobId, StorageError};
 
@@ -105,20 +106,6 @@ fn copy_range(header: Option<&str>, size: u64) -> S3Result<Option<std::ops::Rang
         return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
     }
     Ok(Some(first..last + 1))
-}
-
-fn stored_checksum(part: &Part, a: Algorithm) -> Option<&str> {
-    part.checksums.0.get(a)
-}
-
-fn completed_checksum(p: &CompletedPart, a: Algorithm) -> Option<&str> {
-    match a {
-        Algorithm::Crc32 => p.checksum_crc32.as_deref(),
-        Algorithm::Crc32c => p.checksum_crc32c.as_deref(),
-        Algorithm::Crc64nvme => p.checksum_crc64nvme.as_deref(),
-        Algorithm::Sha1 => p.checksum_sha1.as_deref(),
-        Algorithm::Sha256 => p.checksum_sha256.as_deref(),
-    }
 }
 
 fn owner(user_id: Uuid) -> Owner {
@@ -310,13 +297,13 @@ impl GoDriveS3 {
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let (_, src) = self.copy_source(user_id, &i.copy_source).await?;
-        SourceConditions {
+        Conditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
             if_none_match: i.copy_source_if_none_match.as_ref(),
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
         }
-        .check(&src)?;
+        .check_copy_source(&src)?;
         let size = src.size as u64;
         let range = copy_range(i.copy_source_range.as_deref(), size)?;
         let len = range.as_ref().map_or(size, |r| r.end - r.start);
