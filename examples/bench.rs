@@ -619,7 +619,12 @@ async fn bench(args: &[String]) {
     for d in [&backend_dir, &gfs_dir, &gs3_dir] {
         std::fs::create_dir_all(d).expect("dir");
     }
-    for db in ["godrive_bench_fs", "godrive_bench_s3"] {
+    // Named per run, so two runs on one machine do not drop each other's database.
+    let (fs_db, s3_db) = (
+        format!("godrive_bench_fs_{}", std::process::id()),
+        format!("godrive_bench_s3_{}", std::process::id()),
+    );
+    for db in [&fs_db, &s3_db] {
         drop_db(db).await;
     }
 
@@ -640,8 +645,8 @@ async fn bench(args: &[String]) {
     };
     wait_up(null_addr).await;
     wait_up(s3s_addr).await;
-    let gfs = start_godrive("godrive-fs", "godrive_bench_fs", &gfs_dir, None).await;
-    let gs3 = start_godrive("godrive-s3", "godrive_bench_s3", &gs3_dir, Some(s3s_addr)).await;
+    let gfs = start_godrive("godrive-fs", &fs_db, &gfs_dir, None).await;
+    let gs3 = start_godrive("godrive-s3", &s3_db, &gs3_dir, Some(s3s_addr)).await;
     let servers = [&null, &s3s, &gfs, &gs3];
     for s in &servers {
         eprintln!("{} pid {}", s.name, s.child.id());
@@ -846,7 +851,7 @@ async fn bench(args: &[String]) {
         }
     }
     drop((gfs, gs3, s3s, null));
-    for db in ["godrive_bench_fs", "godrive_bench_s3"] {
+    for db in [&fs_db, &s3_db] {
         drop_db(db).await;
     }
 }

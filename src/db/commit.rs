@@ -1,19 +1,18 @@
-//! Committing objects: the row that makes an upload visible, and the usage it moves, in one
+//! Committing objects: the rows that make uploads visible, and the usage they move, in one
 //! transaction. Commits arrive in batches (`objects::commit` gathers the uploads that finish
-//! together): one transaction and one WAL flush for the whole batch, and the usage counters,
-//! the rows every upload of a user or a bucket shares, updated once per batch rather than
-//! once per object. Uploads under a limit are still checked and charged one by one, inside
-//! a savepoint each, so a refusal undoes only its own object.
-
-use std::collections::{BTreeMap, HashSet};
+//! together): one transaction and one WAL flush for the whole batch. The object rows are
+//! written first; the usage counters (the rows every upload of a user or a bucket shares)
+//! are locked only at the end, checked and written once per bucket and per owner (see
+//! `db::settle`), so they are held for one statement and the flush, not for the batch.
 
 use sqlx::types::Json;
-use sqlx::{Acquire as _, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
 use super::objects::NewObject;
+use super::settle::{self, Change};
 
 /// One object of a batch.
 #[derive(Debug, Clone, Copy)]
@@ -34,113 +33,88 @@ pub struct Committed {
 }
 
 /// Commits `items` in one transaction. The outer error means nothing was committed (the
-/// caller may retry the items one by one); an inner error refuses that item alone
-/// (`DbError::QuotaExceeded`, or a failure its savepoint undid).
+/// caller may retry the items one by one); an inner `DbError::QuotaExceeded` refuses that
+/// item alone. An item whose growth no longer fits (beyond its reservation, or with no
+/// reservation under a limit set meanwhile) is taken out and the rest committed again, so a
+/// refusal undoes only its own object.
 pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Committed, DbError>>, DbError> {
-    let mut tx = db.begin().await?;
-    let buckets: Vec<Uuid> = items
-        .iter()
-        .map(|c| c.new.bucket_id)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    // Read without a lock: a limit set after this read is ordered after these commits.
-    let limited: HashSet<Uuid> = sqlx::query_scalar(
-        "select b.id from buckets b join users u on u.id = b.owner_id
-          where b.id = any($1)
-            and (u.quota_bytes is not null or b.max_bytes is not null or b.max_objects is not null)",
-    )
-    .bind(&buckets)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
-    // Usage of the unlimited uploads, per bucket: (bytes, objects).
-    let mut usage: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let new = item.new;
-        let checked = limited.contains(&new.bucket_id) || !new.reservations.is_empty();
-        let result = if checked {
-            let mut sp = tx.begin().await?;
-            match commit_checked(&mut sp, *item).await {
-                Ok(done) => {
-                    sp.commit().await?;
-                    Ok(done)
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    Err(e)
-                }
+    let mut refused = vec![false; items.len()];
+    loop {
+        let mut tx = db.begin().await?;
+        let live: Vec<usize> = (0..items.len()).filter(|i| !refused[*i]).collect();
+        let mut done = Vec::with_capacity(live.len());
+        for &i in &live {
+            done.push(write(&mut tx, items[i]).await?);
+        }
+        let changes: Vec<Change<'_>> = live
+            .iter()
+            .zip(&done)
+            .map(|(&i, (_, change))| change.of(items[i].new))
+            .collect();
+        let misfits = settle::settle(&mut tx, &changes).await?;
+        if !misfits.is_empty() {
+            tx.rollback().await?;
+            for m in misfits {
+                refused[live[m]] = true;
             }
-        } else {
-            let (old, at) = upsert(&mut tx, new).await?;
-            let (old_size, added) = old.map_or((0, 1), |(_, size)| (size, 0));
-            let entry = usage.entry(new.bucket_id).or_default();
-            entry.0 += new.size - old_size;
-            entry.1 += added;
-            finish(&mut tx, item.finished).await?;
-            Ok(Committed {
-                displaced: old.map(|(blob, _)| blob),
-                at,
+            continue;
+        }
+        tx.commit().await?;
+        let mut done = done.into_iter();
+        return Ok(refused
+            .iter()
+            .map(|r| match r {
+                true => Err(DbError::QuotaExceeded),
+                false => Ok(done.next().expect("one result per live item").0),
             })
-        };
-        out.push(result);
+            .collect());
     }
-    // Buckets in id order, each before its owner, as every other counter update does.
-    for (bucket_id, (bytes, objects)) in usage {
-        super::usage::charge(&mut tx, bucket_id, bytes, objects).await?;
-    }
-    tx.commit().await?;
-    Ok(out)
 }
 
 /// Makes `new` the visible version of its key inside the caller's transaction, settling its
 /// reservations and charging its usage; returns the blob it displaced (to delete after the
-/// commit) and its Last-Modified. For seeding many rows in one transaction.
+/// commit) and its Last-Modified. For seeding rows in a transaction of the caller's; on
+/// `QuotaExceeded` the caller must roll that transaction back.
 pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
-    let done = commit_checked(tx, Commit { new, finished: None }).await?;
+    let (done, change) = write(tx, Commit { new, finished: None }).await?;
+    if !settle::settle(tx, &[change.of(new)]).await?.is_empty() {
+        return Err(DbError::QuotaExceeded);
+    }
     Ok((done.displaced, done.at))
 }
 
-/// One upload under a limit (or holding reservations): its reservations are released, its
-/// growth beyond them checked, and its usage charged, all before the next object.
-async fn commit_checked(tx: &mut PgConnection, item: Commit<'_>) -> Result<Committed, DbError> {
-    let new = item.new;
-    let (old, at) = upsert(&mut *tx, new).await?;
-    // Usage moves with the row, in the same transaction: the net change of an overwrite,
-    // or one more object.
-    let (old_size, added) = old.map_or((0, 1), |(_, size)| (size, 0));
-    let growth = new.size - old_size;
-    let mut reserved = 0;
-    for id in &new.reservations {
-        reserved += super::quota::release(&mut *tx, *id).await?;
-    }
-    // Growth within the reservation was checked before the body was read; beyond it (the
-    // replaced object vanished meanwhile), or for an upload that reserved nothing (no limit
-    // existed when it started), it is checked now.
-    let unreserved = new.reservations.is_empty();
-    let (grow, slot) = (
-        if unreserved { growth.max(0) } else { growth },
-        if unreserved { added } else { 0 },
-    );
-    if (grow > reserved || slot > 0) && !super::quota::may_grow(&mut *tx, new.bucket_id, grow, slot).await? {
-        return Err(DbError::QuotaExceeded);
-    }
-    super::usage::charge(tx, new.bucket_id, growth, added).await?;
-    finish(tx, item.finished).await?;
-    Ok(Committed {
-        displaced: old.map(|(blob, _)| blob),
-        at,
-    })
+/// How one written object changes usage: its size against the size it replaced.
+#[derive(Debug, Clone, Copy)]
+struct Growth {
+    replaced: Option<i64>,
 }
 
-/// Removes the multipart upload a commit completes.
-async fn finish(tx: &mut PgConnection, finished: Option<Uuid>) -> Result<(), DbError> {
-    if let Some(id) = finished {
+impl Growth {
+    fn of(self, new: &NewObject) -> Change<'_> {
+        Change {
+            bucket_id: new.bucket_id,
+            bytes: new.size - self.replaced.unwrap_or(0),
+            added: i64::from(self.replaced.is_none()),
+            reservations: &new.reservations,
+        }
+    }
+}
+
+/// Writes one object's row (and removes the multipart upload it completes).
+async fn write(tx: &mut PgConnection, item: Commit<'_>) -> Result<(Committed, Growth), DbError> {
+    let (old, at) = upsert(&mut *tx, item.new).await?;
+    if let Some(id) = item.finished {
         super::multipart::delete(&mut *tx, id).await?;
     }
-    Ok(())
+    Ok((
+        Committed {
+            displaced: old.map(|(blob, _)| blob),
+            at,
+        },
+        Growth {
+            replaced: old.map(|(_, size)| size),
+        },
+    ))
 }
 
 /// Makes `new` the visible version of its key and returns the version it replaced (blob

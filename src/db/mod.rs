@@ -11,6 +11,7 @@ pub mod links;
 pub mod multipart;
 pub mod objects;
 pub mod quota;
+mod settle;
 pub mod throttle;
 pub mod tokens;
 pub mod usage;

@@ -15,6 +15,9 @@ pub struct Expected {
     algorithms: Vec<Algorithm>,
     sent: Checksums,
     trailer: Option<Trailer>,
+    /// The body's SHA-256, when the edge verifies it as the body streams (a body that does
+    /// not match fails while it is read).
+    verified_sha256: Option<[u8; 32]>,
 }
 
 impl Expected {
@@ -55,6 +58,7 @@ impl Expected {
             algorithms,
             sent,
             trailer,
+            verified_sha256: None,
         })
     }
 
@@ -64,7 +68,20 @@ impl Expected {
             algorithms: Vec::new(),
             sent: Checksums::default(),
             trailer: None,
+            verified_sha256: None,
         }
+    }
+
+    /// The body's SHA-256 is `sha256`, checked by the edge as the body streams, so it need
+    /// not be computed again.
+    pub fn with_verified_sha256(mut self, sha256: Option<[u8; 32]>) -> Self {
+        self.verified_sha256 = sha256;
+        self
+    }
+
+    /// The SHA-256 the edge verifies, if any.
+    pub fn verified_sha256(&self) -> Option<[u8; 32]> {
+        self.verified_sha256
     }
 
     /// Also computes `a` (the algorithm a multipart upload declared), sent or not.

@@ -6,6 +6,7 @@
 
 pub mod buckets;
 pub mod commit;
+pub mod hashing;
 pub mod integrity;
 pub mod keys;
 pub mod quota;

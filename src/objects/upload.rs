@@ -11,106 +11,22 @@
 //! request future is dropped. A crash between 1 and 3 leaves a blob no row references;
 //! `godrive gc` removes those after a grace period.
 
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::Stream;
-use md5::{Digest as _, Md5};
-use sha2::Sha256;
 use time::OffsetDateTime;
 
 use super::{BodyError, UploadError};
 use crate::app::AppState;
-use crate::checksum::{self, Checksums};
 
 pub use super::integrity::{Expected, check_content_md5};
 use crate::db::objects::NewObject;
 use crate::objects::quota::Reservation;
 use crate::storage::{BlobId, Storage, delete_in_background};
 
-/// MD5, SHA-256, flexible checksums and length of everything that went through.
-#[derive(Debug, Clone)]
-pub struct Digests {
-    /// MD5 of the content.
-    pub md5: [u8; 16],
-    /// SHA-256 of the content.
-    pub sha256: [u8; 32],
-    /// The flexible checksums the client asked for or sent, verified.
-    pub checksums: Checksums,
-    /// Bytes seen.
-    pub len: u64,
-}
-
-struct HashState {
-    md5: Md5,
-    sha256: Sha256,
-    checksums: checksum::Hasher,
-    len: u64,
-    body_error: Option<BodyError>,
-}
-
-/// Passes the request body through while hashing it; remembers why the body failed.
-///
-/// The chunk that completes the declared length is held back until the request body has
-/// ended: a sink that stops reading at the declared length (the S3 client does) would
-/// otherwise never let s3s parse the aws-chunked trailer, and its checksum would go unchecked.
-struct Hashing<B> {
-    inner: Option<B>,
-    state: Arc<Mutex<HashState>>,
-    declared: u64,
-    held: Option<Bytes>,
-}
-
-impl<B> Hashing<B> {
-    fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Bytes, io::Error>>> {
-        let msg = e.to_string();
-        self.state.lock().expect("hash state lock").body_error = Some(e);
-        self.inner = None;
-        self.held = None;
-        Poll::Ready(Some(Err(io::Error::other(msg))))
-    }
-}
-
-impl<B: Stream<Item = Result<Bytes, BodyError>> + Unpin> Stream for Hashing<B> {
-    type Item = Result<Bytes, io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            let Some(inner) = self.inner.as_mut() else {
-                return Poll::Ready(self.held.take().map(Ok));
-            };
-            match Pin::new(inner).poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
-                    if self.held.is_some() {
-                        return self.fail("body longer than declared".into());
-                    }
-                    let complete = {
-                        let mut st = self.state.lock().expect("hash state lock");
-                        st.md5.update(&chunk);
-                        st.sha256.update(&chunk);
-                        st.checksums.update(&chunk);
-                        st.len += chunk.len() as u64;
-                        st.len >= self.declared
-                    };
-                    if !complete {
-                        return Poll::Ready(Some(Ok(chunk)));
-                    }
-                    // Hold the last chunk and read on to the end of the body.
-                    self.held = Some(chunk);
-                }
-                Poll::Ready(Some(Err(e))) => return self.fail(e),
-                Poll::Ready(None) => {
-                    self.inner = None;
-                    return Poll::Ready(self.held.take().map(Ok));
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
+pub use super::hashing::Digests;
+use super::hashing::Hashing;
 
 /// A stored blob no row references yet. Dropping it armed deletes the blob.
 pub struct PendingBlob {
@@ -182,32 +98,10 @@ where
     F: FnOnce(crate::storage::BlobStream) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
 {
-    let hash = Arc::new(Mutex::new(HashState {
-        md5: Md5::new(),
-        sha256: Sha256::new(),
-        checksums: checksum::Hasher::new(expected.algorithms().iter().copied()),
-        len: 0,
-        body_error: None,
-    }));
-    let stream = Hashing {
-        inner: body,
-        state: hash.clone(),
-        declared: len,
-        held: None,
-    };
+    let (stream, hashes) = Hashing::new(body, len, &expected);
     let stored = sink(Box::pin(stream)).await;
-    let mut st = hash.lock().expect("hash state lock");
-    if let Some(e) = st.body_error.take() {
-        return Err(UploadError::Body(e));
-    }
+    let digests = hashes.finish().await?;
     let out = stored?;
-    let digests = Digests {
-        md5: std::mem::take(&mut st.md5).finalize().into(),
-        sha256: std::mem::take(&mut st.sha256).finalize().into(),
-        checksums: std::mem::replace(&mut st.checksums, checksum::Hasher::new([])).finalize(),
-        len: st.len,
-    };
-    drop(st);
     expected.verify(&digests.checksums)?;
     Ok((digests, out))
 }

@@ -122,5 +122,19 @@ pub fn expected(
     trailers: Option<s3s::TrailingHeaders>,
 ) -> Result<crate::objects::integrity::Expected, UploadError> {
     let trailer = trailers.map(|t| Box::new(move || t.take()) as crate::objects::integrity::Trailer);
-    crate::objects::integrity::Expected::from_request(headers, trailer)
+    Ok(crate::objects::integrity::Expected::from_request(headers, trailer)?
+        .with_verified_sha256(signed_sha256(headers)))
+}
+
+/// The payload hash a SigV4 header signature covers (`x-amz-content-sha256` as 64 hex
+/// digits): s3s hashes the body as it streams and fails it on a mismatch, so the core need
+/// not hash it again. Not for SigV2, or any payload marked unsigned or chunked.
+fn signed_sha256(headers: &http::HeaderMap) -> Option<[u8; 32]> {
+    let sigv4 = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
+    let value = headers.get("x-amz-content-sha256")?.to_str().ok()?;
+    let mut out = [0u8; 32];
+    (sigv4 && hex::decode_to_slice(value, &mut out).is_ok()).then_some(out)
 }
