@@ -5,6 +5,7 @@
 pub mod access_keys;
 pub mod buckets;
 pub mod history;
+pub mod invalidation;
 pub mod leases;
 pub mod links;
 pub mod multipart;
