@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::accounts::cache::AuthCache;
 use crate::accounts::crypto::SecretBox;
 use crate::accounts::tokens::Tokens;
 use crate::config::{Config, StorageKind};
@@ -31,7 +32,8 @@ pub enum StartupError {
 }
 
 /// Everything a request handler needs. Cheap to clone. Holds no per-user or per-request
-/// state: every instance sharing the database and backend behaves the same.
+/// state that another instance could contradict: every instance sharing the database and
+/// backend behaves the same (the authorization cache is invalidated through PostgreSQL).
 #[derive(Clone)]
 pub struct AppState {
     /// PostgreSQL pool.
@@ -50,6 +52,9 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Requests per access key (`GODRIVE_KEY_RATE_LIMIT`).
     pub key_rate: crate::s3::ratelimit::KeyRateLimit,
+    /// What S3 authorization reads, cached and invalidated across instances (bypassed until
+    /// `jobs::start` listens for invalidations).
+    pub auth_cache: AuthCache,
     /// This instance's id, random per start: its lease row (see `lease`) and the quota
     /// reservations of its uploads in flight carry it.
     pub instance_id: uuid::Uuid,
@@ -81,6 +86,7 @@ impl AppState {
         let secrets = SecretBox::new(config.master_key.expose());
         let tokens = Tokens::new(&config.auth);
         let key_rate = crate::s3::ratelimit::KeyRateLimit::new(config.key_rate_limit);
+        let auth_cache = AuthCache::new(config.auth_cache_entries);
         Self {
             db,
             storage,
@@ -90,6 +96,7 @@ impl AppState {
             requests: RequestCounter::default(),
             audit: AuditLog::default(),
             key_rate,
+            auth_cache,
             instance_id: uuid::Uuid::new_v4(),
         }
     }
