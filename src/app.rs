@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::accounts::cache::AuthCache;
 use crate::accounts::crypto::SecretBox;
 use crate::accounts::tokens::Tokens;
 use crate::config::{Config, StorageKind};
@@ -31,7 +32,8 @@ pub enum StartupError {
 }
 
 /// Everything a request handler needs. Cheap to clone. Holds no per-user or per-request
-/// state: every instance sharing the database and backend behaves the same.
+/// state that another instance could contradict: every instance sharing the database and
+/// backend behaves the same (the authorization cache is invalidated through PostgreSQL).
 #[derive(Clone)]
 pub struct AppState {
     /// PostgreSQL pool.
@@ -52,6 +54,9 @@ pub struct AppState {
     pub key_rate: crate::s3::ratelimit::KeyRateLimit,
     /// Gathers the commits of uploads that finish together into one transaction.
     pub committer: crate::objects::commit::Committer,
+    /// What S3 authorization reads, cached and invalidated across instances (bypassed until
+    /// `jobs::start` listens for invalidations).
+    pub auth_cache: AuthCache,
     /// This instance's id, random per start: its lease row (see `lease`) and the quota
     /// reservations of its uploads in flight carry it.
     pub instance_id: uuid::Uuid,
@@ -83,6 +88,7 @@ impl AppState {
         let secrets = SecretBox::new(config.master_key.expose());
         let tokens = Tokens::new(&config.auth);
         let key_rate = crate::s3::ratelimit::KeyRateLimit::new(config.key_rate_limit);
+        let auth_cache = AuthCache::new(config.auth_cache_entries);
         Self {
             db,
             storage,
@@ -93,6 +99,7 @@ impl AppState {
             audit: AuditLog::default(),
             key_rate,
             committer: Default::default(),
+            auth_cache,
             instance_id: uuid::Uuid::new_v4(),
         }
     }

@@ -2,6 +2,7 @@
 //! CLI, the first admin from the configuration): what an email and a password may be, and
 //! minting an access key.
 
+pub mod cache;
 pub mod crypto;
 pub mod tokens;
 

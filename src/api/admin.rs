@@ -15,6 +15,7 @@ use super::auth::UserView;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use super::keys::Page;
+use crate::accounts::cache::Change;
 use crate::app::AppState;
 use crate::db;
 
@@ -103,6 +104,7 @@ async fn update(
     let user = db::users::update_flags(&state.db, id, p.is_admin, p.disabled)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
+    state.auth_cache.changed(&state.db, Change::User(id)).await;
     Ok(Json(user.into()))
 }
 
@@ -127,5 +129,6 @@ async fn set_quota(
     if !db::usage::set_user_quota(&state.db, id, q.quota_bytes).await? {
         return Err(ApiError::NotFound("user"));
     }
+    state.auth_cache.changed(&state.db, Change::User(id)).await;
     Ok(Json(q))
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AppPath, AuthUser};
 use super::keys::Page;
+use crate::accounts::cache::Change;
 use crate::app::AppState;
 use crate::db::{self, buckets::CreateBucketError};
 use crate::storage::{BlobId, delete_in_background};
@@ -108,11 +109,13 @@ async fn remove(
     AuthUser(user): AuthUser,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    owned(&state, user.id, id).await?;
+    let bucket = owned(&state, user.id, id).await?;
     let mut conn = state.db.acquire().await?;
     let removed = db::buckets::delete_cascade(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("bucket"))?;
+    drop(conn);
+    state.auth_cache.changed(&state.db, Change::Bucket(bucket.name)).await;
     for blob in removed.blobs {
         delete_in_background(state.storage.clone(), BlobId(blob));
     }
@@ -161,10 +164,11 @@ async fn set_quota(
     if q.max_bytes.is_some_and(|b| b < 0) || q.max_objects.is_some_and(|o| o < 0) {
         return Err(ApiError::Validation("limits must not be negative".into()));
     }
-    owned(&state, user.id, id).await?;
+    let bucket = owned(&state, user.id, id).await?;
     let u = db::usage::set_bucket_quota(&state.db, id, q.max_bytes, q.max_objects)
         .await?
         .ok_or(ApiError::NotFound("bucket"))?;
+    state.auth_cache.changed(&state.db, Change::Bucket(bucket.name)).await;
     Ok(Json(BucketQuotaView {
         max_bytes: u.max_bytes,
         max_objects: u.max_objects,

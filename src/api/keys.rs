@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AppJson, AppPath, AuthUser, plain_text};
+use crate::accounts::cache::Change;
 use crate::app::AppState;
 use crate::db;
 
@@ -132,8 +133,10 @@ async fn remove(
     AuthUser(user): AuthUser,
     AppPath(id): AppPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    // The row is gone, so the next S3 request signed with it fails on every instance.
+    // The row is gone, and the answer waits until every instance has dropped the key from
+    // its cache: the next S3 request signed with it fails everywhere.
     if db::access_keys::delete(&state.db, user.id, id).await? {
+        state.auth_cache.changed(&state.db, Change::User(user.id)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("key"))

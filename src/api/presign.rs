@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AdminUser, AppJson, AppPath, AppQuery, AuthUser, ClientAddr, plain_text};
 use super::keys::Page;
+use crate::accounts::cache::Change;
 use crate::app::AppState;
 use crate::db::{self, links::Link};
 use crate::presign::{LINK_PARAM, UrlRequest, sign_url};
@@ -342,6 +343,7 @@ async fn revoke(
     AppPath(id): AppPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     if db::links::revoke(&state.db, id, Some(user.id), user.id).await? {
+        state.auth_cache.changed(&state.db, Change::Link(id)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("link"))
@@ -394,6 +396,7 @@ async fn admin_revoke(
     AppPath(id): AppPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     if db::links::revoke(&state.db, id, None, admin.id).await? {
+        state.auth_cache.changed(&state.db, Change::Link(id)).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("link"))

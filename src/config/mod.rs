@@ -227,6 +227,9 @@ pub struct Config {
     /// `GODRIVE_KEY_RATE_LIMIT`: S3 requests per second per access key, per instance (0:
     /// off); over it, `503 SlowDown`.
     pub key_rate_limit: u32,
+    /// `GODRIVE_AUTH_CACHE_ENTRIES`: access keys, buckets and presigned links (each) an
+    /// instance keeps in memory for S3 authorization (`accounts::cache`); 0: off.
+    pub auth_cache_entries: usize,
     /// `GODRIVE_MAX_CONNECTIONS`: connections served at once. At the cap the one idle the
     /// longest is closed for a new one; only when all are busy does a new one wait.
     pub max_connections: usize,
@@ -325,6 +328,7 @@ impl Config {
             cors_origins: s.ALLOW_CORS_ORIGINS,
             presign_max_expiry: s.GODRIVE_PRESIGN_MAX_EXPIRY,
             key_rate_limit: s.GODRIVE_KEY_RATE_LIMIT,
+            auth_cache_entries: s.GODRIVE_AUTH_CACHE_ENTRIES,
             max_connections: s.GODRIVE_MAX_CONNECTIONS,
             header_read_timeout_secs: s.GODRIVE_HEADER_READ_TIMEOUT_SECS,
             idle_timeout_secs: s.GODRIVE_IDLE_TIMEOUT_SECS,

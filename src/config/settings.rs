@@ -107,6 +107,8 @@ settings! {
     GODRIVE_MAX_HEADER_BYTES: usize = "65536";
     /// S3 requests per second per access key, per instance; over it, 503 SlowDown.
     GODRIVE_KEY_RATE_LIMIT: u32 = "0", shown "`0` (off)";
+    /// Access keys, buckets and presigned links (each) an instance keeps for S3 authorization; `0`: off.
+    GODRIVE_AUTH_CACHE_ENTRIES: usize = "10000";
     /// Lease of a serving instance in seconds (at least 4).
     GODRIVE_INSTANCE_LEASE_SECS: u64 = "60";
 }

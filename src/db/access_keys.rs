@@ -6,12 +6,14 @@ use uuid::Uuid;
 use super::DbError;
 
 /// What S3 authentication needs to know about an access key.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyAuth {
     /// The owning user.
     pub user_id: Uuid,
     /// The sealed secret (see `crypto::SecretBox`).
     pub secret_sealed: Vec<u8>,
+    /// Whether the owning user has a quota (see [`Caller::limited`]).
+    pub limited: bool,
 }
 
 /// Stores a new key for `user_id`.
@@ -93,11 +95,11 @@ pub async fn touch_many(db: impl PgExecutor<'_>, access_key_ids: &[String]) -> R
     Ok(())
 }
 
-/// The sealed secret of an access key whose user is enabled; `None` for unknown keys and
-/// keys of disabled users alike.
+/// The sealed secret of an access key whose user is enabled, and whether that user has a
+/// quota; `None` for unknown keys and keys of disabled users alike.
 pub async fn for_auth(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<Option<KeyAuth>, DbError> {
     Ok(sqlx::query_as(
-        "select k.user_id, k.secret_sealed
+        "select k.user_id, k.secret_sealed, u.quota_bytes is not null as limited
            from access_keys k join users u on u.id = k.user_id
           where k.access_key_id = $1 and not u.disabled",
     )
@@ -117,7 +119,7 @@ pub async fn any_sealed(db: impl PgExecutor<'_>) -> Result<Option<(String, Vec<u
 }
 
 /// The caller behind an access key and, when the request names one, the bucket it names.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Caller {
     /// The user the key belongs to.
     pub user_id: Uuid,

@@ -70,6 +70,28 @@ pub async fn create(
     }
 }
 
+/// What authorizing a request on a bucket needs to know about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BucketAuth {
+    /// Primary key.
+    pub id: Uuid,
+    /// The owning user.
+    pub owner_id: Uuid,
+    /// Whether it has a byte or an object limit.
+    pub limited: bool,
+}
+
+/// [`BucketAuth`] of the bucket named `name`, if there is one.
+pub async fn for_auth(db: impl PgExecutor<'_>, name: &str) -> Result<Option<BucketAuth>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, owner_id, (max_bytes is not null or max_objects is not null) as limited
+           from buckets where name = $1",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// A bucket by name.
 pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucket>, DbError> {
     Ok(

@@ -6,6 +6,7 @@ pub mod access_keys;
 pub mod buckets;
 pub mod commit;
 pub mod history;
+pub mod invalidation;
 pub mod leases;
 pub mod links;
 pub mod multipart;

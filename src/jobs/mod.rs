@@ -1,8 +1,10 @@
 //! Work that is not a request: the background loops every instance runs (instance leases
-//! and the reservation sweep, the request-count and audit flushes, the daily usage roll-up)
+//! and the reservation sweep, the request-count and audit flushes, the daily usage roll-up,
+//! the listener of cache invalidations)
 //! and the maintenance commands (`godrive gc`, `godrive usage reconcile`).
 
 pub mod gc;
+pub mod invalidate;
 pub mod lease;
 pub mod reconcile;
 pub mod rollup;
@@ -38,6 +40,7 @@ where
 /// returns, so no upload can reserve quota under an instance without one.
 pub async fn start(state: &AppState) {
     lease::start(state).await;
+    invalidate::start(state);
     let s = state.clone();
     spawn_every(FLUSH_EVERY, move || {
         let s = s.clone();

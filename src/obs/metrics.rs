@@ -91,6 +91,16 @@ pub struct QuotaLabels {
     pub limit: &'static str,
 }
 
+/// `{kind, result}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthCacheLabels {
+    /// `key`, `bucket` or `link`.
+    pub kind: &'static str,
+    /// `hit`, `miss` (asked PostgreSQL) or `bypass` (asked it, the cache being off or not
+    /// listening for invalidations).
+    pub result: &'static str,
+}
+
 /// `{backend, operation}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BackendLabels {
@@ -145,6 +155,14 @@ pub struct Metrics {
     pub auth_failures: Family<AuthFailureLabels, Counter>,
     /// Uploads refused by a quota.
     pub quota_refusals: Family<QuotaLabels, Counter>,
+    /// Lookups of the authorization cache (`accounts::cache`).
+    pub auth_cache: Family<AuthCacheLabels, Counter>,
+    /// 1 while this instance listens for cache invalidations (else the cache is bypassed).
+    pub auth_cache_listening: Gauge,
+    /// Times this instance started listening for cache invalidations.
+    pub auth_cache_listens: Counter,
+    /// Cache invalidations received from PostgreSQL.
+    pub auth_cache_invalidations: Counter,
     /// Blob backend operations.
     pub backend_duration: Family<BackendLabels, Histogram, LatencyHistogram>,
     /// Blob backend failures.
@@ -185,6 +203,10 @@ impl Metrics {
             auth_attempts: Family::default(),
             auth_failures: Family::default(),
             quota_refusals: Family::default(),
+            auth_cache: Family::default(),
+            auth_cache_listening: Gauge::default(),
+            auth_cache_listens: Counter::default(),
+            auth_cache_invalidations: Counter::default(),
             backend_duration: Family::new_with_constructor(LatencyHistogram),
             backend_errors: Family::default(),
             backend_up: Gauge::default(),
@@ -220,6 +242,26 @@ impl Metrics {
             m.auth_failures.clone(),
         );
         r.register("quota_refusals", "Uploads refused by a quota", m.quota_refusals.clone());
+        r.register(
+            "auth_cache",
+            "Authorization cache lookups by kind and result",
+            m.auth_cache.clone(),
+        );
+        r.register(
+            "auth_cache_listening",
+            "Whether cache invalidations reach this instance (1 yes, 0 no: cache bypassed)",
+            m.auth_cache_listening.clone(),
+        );
+        r.register(
+            "auth_cache_listens",
+            "Times this instance started listening for cache invalidations",
+            m.auth_cache_listens.clone(),
+        );
+        r.register(
+            "auth_cache_invalidations",
+            "Cache invalidations received from PostgreSQL",
+            m.auth_cache_invalidations.clone(),
+        );
         r.register(
             "backend_operation_duration_seconds",
             "Blob backend operations",
@@ -287,6 +329,11 @@ impl Metrics {
             }
             for size_class in ["le_10mb", "gt_10mb"] {
                 let _ = m.upload_duration.get_or_create(&UploadLabels { api, size_class });
+            }
+        }
+        for kind in ["key", "bucket", "link"] {
+            for result in ["hit", "miss", "bypass"] {
+                let _ = m.auth_cache.get_or_create(&AuthCacheLabels { kind, result });
             }
         }
         m.build_info
@@ -369,6 +416,10 @@ mod tests {
             "godrive_http_requests_total{api=\"s3\",operation=\"PutObject\",status_class=\"2xx\"}",
             "godrive_http_request_duration_seconds_bucket{",
             "godrive_quota_refusals_total{api=\"s3\",limit=\"bucket_objects\"}",
+            "godrive_auth_cache_total{kind=\"key\",result=\"hit\"}",
+            "godrive_auth_cache_listening ",
+            "godrive_auth_cache_listens_total ",
+            "godrive_auth_cache_invalidations_total ",
             "godrive_build_info{version=",
         ] {
             assert!(text.contains(name), "{name} missing in\n{text}");

@@ -24,7 +24,7 @@ pub struct Caller {
     pub limited: bool,
 }
 
-/// Looks up secrets in PostgreSQL and opens them with the master key.
+/// Looks up secrets (through the authorization cache) and opens them with the master key.
 pub struct Authn {
     pub(crate) state: AppState,
 }
@@ -44,7 +44,10 @@ impl S3Auth for Authn {
             return Err(unknown());
         }
         // An unreachable database is 503 ServiceUnavailable, like everywhere else.
-        let key = db::access_keys::for_auth(&self.state.db, access_key)
+        let key = self
+            .state
+            .auth_cache
+            .key(&self.state.db, access_key)
             .await
             .map_err(super::error::db)?
             .ok_or_else(unknown)?;
@@ -84,8 +87,17 @@ impl S3Access for Authz {
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
         };
         let access_key = creds.access_key.clone();
-        let caller = db::access_keys::caller(&self.state.db, &access_key, bucket.as_deref())
-            .await
+        // Reads of objects, the hot path, are authorized from the cache (a change reaches it
+        // within milliseconds; at once when made through GoDrive). Anything else asks
+        // PostgreSQL: a write never lands in a bucket deleted a moment ago, and reserves
+        // against the limits of now.
+        let cached = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
+        let (db, cache) = (&self.state.db, &self.state.auth_cache);
+        let caller = match cached {
+            true => cache.caller(db, &access_key, bucket.as_deref()).await,
+            false => db::access_keys::caller(db, &access_key, bucket.as_deref()).await,
+        };
+        let caller = caller
             .map_err(super::error::db)?
             // The key was valid a moment ago for the signature check: deleted or disabled since.
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
@@ -106,7 +118,8 @@ impl S3Access for Authz {
                 S3Path::Object { key, .. } => Some(key.to_string()),
                 _ => None,
             };
-            check_presigned(&self.state, &p, cx.method(), bucket.as_deref(), key.as_deref()).await?;
+            let target = (cx.method(), bucket.as_deref(), key.as_deref());
+            check_presigned(&self.state, &p, target, cached).await?;
         }
         let creating = cx.s3_op().name() == "CreateBucket";
         let bucket_id = match (bucket, caller.bucket_id, caller.bucket_owner_id) {
@@ -134,13 +147,13 @@ impl S3Access for Authz {
 }
 
 /// A presigned request lives no longer than `GODRIVE_PRESIGN_MAX_EXPIRY` (and S3's week), and
-/// one carrying a link id only as long as that link is not revoked, for what it was made.
+/// one carrying a link id only as long as that link is not revoked, for what it was made
+/// (`target`: method, bucket, key). The link is read from the cache if `cached`.
 async fn check_presigned(
     state: &AppState,
     p: &crate::presign::Presigned,
-    method: &http::Method,
-    bucket: Option<&str>,
-    key: Option<&str>,
+    (method, bucket, key): (&http::Method, Option<&str>, Option<&str>),
+    cached: bool,
 ) -> S3Result<()> {
     let max = crate::presign::max_expiry_secs(&state.config);
     let too_long = |message: String| {
@@ -169,10 +182,14 @@ async fn check_presigned(
         return Ok(());
     };
     let refused = || s3_error!(AccessDenied, "This presigned link has been revoked or is not valid.");
-    let link = db::links::get(&state.db, link.ok_or_else(refused)?)
-        .await
-        .map_err(super::error::db)?
-        .ok_or_else(refused)?;
+    let link = link.ok_or_else(refused)?;
+    let link = match cached {
+        true => state.auth_cache.link(&state.db, link).await,
+        false => db::links::get(&state.db, link)
+            .await
+            .map(|l| l.map(std::sync::Arc::new)),
+    };
+    let link = link.map_err(super::error::db)?.ok_or_else(refused)?;
     let method_ok = match link.method.as_str() {
         "GET" => *method == http::Method::GET || *method == http::Method::HEAD,
         other => method.as_str() == other,

@@ -4,6 +4,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{GoDriveS3, caller, owned_bucket};
+use crate::accounts::cache::Change;
 use crate::db::{self, buckets::CreateBucketError, buckets::DeleteOutcome};
 use crate::objects::buckets::{self as names, BucketNameError};
 
@@ -95,6 +96,13 @@ impl GoDriveS3 {
             .map_err(super::error::db)?
         {
             DeleteOutcome::Deleted(uploads) => {
+                // Answered once no instance's cache holds the bucket any more.
+                drop(conn);
+                let name = req.input.bucket.clone();
+                self.state
+                    .auth_cache
+                    .changed(&self.state.db, Change::Bucket(name))
+                    .await;
                 for (blob, handle) in uploads {
                     let storage = self.state.storage.clone();
                     tokio::spawn(async move {

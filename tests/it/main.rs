@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod browser;
 mod bucket;
+mod cache;
 mod checksum;
 mod cli;
 mod clients;
