@@ -4,7 +4,7 @@
 # imports neither edge; src/db and src/storage import no edge, no core module and not the
 # server. s3s, the S3 edge's protocol library, stays out of the JSON edge, the core, src/db
 # and src/storage: they name nothing from it (comments aside). Exits non-zero and prints
-# the offending lines.
+# the offending lines. Also: at most six .rs files directly in src/, none over 450 lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bad=0
@@ -27,6 +27,18 @@ check 'crate::api(::|\b)' src/s3 src/objects src/accounts src/presign src/db src
 check 'crate::(objects|accounts|presign|server|s3|api)(::|\b)' src/db src/storage
 check_code '(^|[^[:alnum:]_])s3s(::|[[:space:]]*;|[[:space:]]+as[[:space:]])' \
     src/api src/objects src/accounts src/presign src/db src/storage
+# A source tree that shows its architecture: few files flat in src/, none too long to read.
+flat=$(find src -maxdepth 1 -name '*.rs' | wc -l)
+if [ "$flat" -gt 6 ]; then
+    echo "check-layout: $flat .rs files directly in src/ (at most 6)" >&2
+    bad=1
+fi
+long=$(find src -name '*.rs' -exec awk 'END { if (NR > 450) print FILENAME ": " NR " lines" }' {} \;)
+if [ -n "$long" ]; then
+    echo "$long"
+    echo "check-layout: source files over 450 lines" >&2
+    bad=1
+fi
 if [ "$bad" -ne 0 ]; then
     echo "check-layout: an import above crosses the layout's rules" >&2
     exit 1
