@@ -40,7 +40,7 @@ if [ -n "$long" ]; then
     bad=1
 fi
 if [ "$bad" -ne 0 ]; then
-    echo "check-layout: an import above crosses the layout's rules" >&2
+    echo "check-layout: the layout's rules are broken above" >&2
     exit 1
 fi
 echo "check-layout: edges apart, core below them, db and storage below everything, s3s only where S3 is spoken"
