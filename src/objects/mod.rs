@@ -6,6 +6,7 @@
 pub mod integrity;
 pub mod keys;
 pub mod quota;
+pub mod stored;
 pub mod upload;
 
 use crate::checksum::Algorithm;

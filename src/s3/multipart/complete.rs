@@ -1,6 +1,10 @@
-//! CompleteMultipartUpload: validate the part list, assemble the blob, commit the object.
+//! CompleteMultipartUpload: validate the part list, then commit the object as its part
+//! blobs, in order (metadata only: no byte is written again); the blobs of parts left out
+//! of the list are dropped after the commit. A failure leaves the upload and its parts as
+//! they were, to retry. (An upload begun before parts were blobs is assembled into one blob
+//! by the backend first.)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use md5::{Digest as _, Md5};
 use s3s::dto::*;
@@ -13,7 +17,9 @@ use crate::db::objects::NewObject;
 use crate::objects::upload::{self, Expected, PendingBlob};
 use crate::s3::object::set_checksums;
 use crate::s3::{GoDriveS3, error, owned_bucket};
+use crate::storage::parts::{delete_all_in_background, parts_are_blobs};
 use crate::storage::{BlobId, StorageError};
+use uuid::Uuid;
 
 impl GoDriveS3 {
     pub(crate) async fn do_complete_multipart_upload(
@@ -67,7 +73,7 @@ impl GoDriveS3 {
         }))
     }
 
-    /// Validates the part list, assembles the blob and commits the object.
+    /// Validates the part list and commits the object.
     async fn complete(
         &self,
         upload: &Upload,
@@ -138,17 +144,30 @@ impl GoDriveS3 {
         // A whole-object checksum sent with the completion must match what the parts make.
         sent.verify_whole(&checksums)?;
 
-        let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
         let blob = BlobId(upload.blob_id);
-        self.state
-            .storage
-            .complete_upload(blob, &upload.backend_upload, &parts)
-            .await
-            .map_err(|e| match e {
-                StorageError::NotFound => no_such_upload(),
-                other => error::storage(other),
-            })?;
-        let pending = PendingBlob::adopt(self.state.storage.clone(), blob);
+        let (pending, part_blobs) = if parts_are_blobs(&upload.backend_upload) {
+            // The parts stay the upload's until the commit moves them onto the object.
+            let blobs: Option<Vec<Uuid>> = chosen.iter().map(|p| p.blob_id).collect();
+            let blobs = blobs.ok_or_else(|| error::internal("a part of the upload has no blob"))?;
+            (PendingBlob::unguarded(self.state.storage.clone(), blob), Some(blobs))
+        } else {
+            let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
+            self.state
+                .storage
+                .complete_upload(blob, &upload.backend_upload, &parts)
+                .await
+                .map_err(|e| match e {
+                    StorageError::NotFound => no_such_upload(),
+                    other => error::storage(other),
+                })?;
+            (PendingBlob::adopt(self.state.storage.clone(), blob), None)
+        };
+        let listed: HashSet<i32> = chosen.iter().map(|p| p.part_number).collect();
+        let left_out: Vec<BlobId> = stored
+            .values()
+            .filter(|p| !listed.contains(&p.part_number))
+            .filter_map(|p| p.blob_id.map(BlobId))
+            .collect();
         let new = NewObject {
             bucket_id: upload.bucket_id,
             key: upload.key.clone(),
@@ -162,12 +181,15 @@ impl GoDriveS3 {
             parts_count: Some(chosen.len() as i32),
             part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
             blob_id: blob.0,
+            part_blobs,
             // Every part's reservation settles here; parts left out give theirs back.
             reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.
         upload::commit_and_finish(&self.state, new, pending, None, Some(upload.id)).await?;
+        // Committed: the parts left out belong to no row any more.
+        delete_all_in_background(self.state.storage.clone(), left_out);
         let mut out = CompleteMultipartUploadOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()
