@@ -16,7 +16,7 @@ use super::keys::Page;
 use crate::accounts::cache::Change;
 use crate::app::AppState;
 use crate::db::{self, buckets::CreateBucketError};
-use crate::storage::{BlobId, delete_in_background};
+use crate::objects::stored;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -116,17 +116,8 @@ async fn remove(
         .ok_or(ApiError::NotFound("bucket"))?;
     drop(conn);
     state.auth_cache.changed(&state.db, Change::Bucket(bucket.name)).await;
-    for blob in removed.blobs {
-        delete_in_background(state.storage.clone(), BlobId(blob));
-    }
-    for (blob, handle) in removed.uploads {
-        let storage = state.storage.clone();
-        tokio::spawn(async move {
-            if let Err(e) = storage.abort_upload(BlobId(blob), &handle).await {
-                tracing::warn!(error = %e, "could not abort a deleted bucket's upload; gc will not see it");
-            }
-        });
-    }
+    stored::delete_in_background(state.storage.clone(), removed.blobs);
+    stored::drop_uploads_in_background(state.storage.clone(), removed.uploads);
     Ok(StatusCode::NO_CONTENT)
 }
 

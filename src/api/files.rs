@@ -26,7 +26,7 @@ use crate::db::objects::{self, Headers, NewObject, Object};
 use crate::objects::integrity::Expected;
 use crate::objects::quota::Reservation;
 use crate::objects::upload::{self, PendingBlob};
-use crate::storage::{BlobId, StorageError, delete_in_background};
+use crate::storage::StorageError;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -265,6 +265,7 @@ async fn commit_file(state: &AppState, bucket_id: Uuid, received: Received) -> R
         checksum_type: None,
         parts_count: None,
         part_sizes: None,
+        part_blobs: None,
         blob_id: file.pending.id.0,
         reservations: Vec::new(),
     };
@@ -375,9 +376,7 @@ async fn content(
             }
         }
     };
-    let stream = state
-        .storage
-        .get(BlobId(obj.blob_id), range.clone())
+    let stream = crate::objects::stored::open(&state.storage, &obj, range.clone())
         .await
         .map_err(|e| match e {
             StorageError::NotFound => ApiError::NotFound("file"),
@@ -422,9 +421,9 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let bucket = owned(&state, user.id, bucket_id).await?;
     let mut conn = state.db.acquire().await?;
-    let blob = objects::delete_by_id(&mut conn, bucket.id, file_id)
+    let blobs = objects::delete_by_id(&mut conn, bucket.id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
-    delete_in_background(state.storage.clone(), BlobId(blob));
+    crate::objects::stored::delete_in_background(state.storage.clone(), blobs);
     Ok(StatusCode::NO_CONTENT)
 }

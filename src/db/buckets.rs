@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
+use super::multipart::Dropped;
 
 /// A bucket as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -113,11 +114,11 @@ pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<B
 }
 
 /// What deleting an empty bucket found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum DeleteOutcome {
-    /// The bucket is gone; these multipart uploads in progress went with it
-    /// ((blob, backend handle), for the caller to abort in the backend).
-    Deleted(Vec<(Uuid, String)>),
+    /// The bucket is gone; these multipart uploads in progress went with it (for the
+    /// caller to drop from the backend).
+    Deleted(Vec<Dropped>),
     /// It still holds objects.
     NotEmpty,
     /// It did not exist.
@@ -145,11 +146,7 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
     }
     // Uploads in progress do not keep a bucket alive (as in S3); their room is given back.
     super::quota::release_bucket(&mut tx, bucket_id).await?;
-    let uploads: Vec<(Uuid, String)> =
-        sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
-            .bind(bucket_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let uploads = super::multipart::remove_all_of_bucket(&mut tx, bucket_id).await?;
     sqlx::query("delete from buckets where id = $1")
         .bind(bucket_id)
         .execute(&mut *tx)
@@ -173,10 +170,10 @@ pub async fn get_owned(db: impl PgExecutor<'_>, id: Uuid, owner_id: Uuid) -> Res
 /// backend, after the commit.
 #[derive(Debug, Default)]
 pub struct Removed {
-    /// Blobs of the deleted objects.
+    /// Blobs of the deleted objects (single blobs and part blobs).
     pub blobs: Vec<Uuid>,
-    /// Multipart uploads in progress: (blob, backend handle).
-    pub uploads: Vec<(Uuid, String)>,
+    /// Multipart uploads in progress, with their part blobs.
+    pub uploads: Vec<Dropped>,
 }
 
 /// Deletes a bucket, its objects and its multipart uploads in one transaction.
@@ -189,20 +186,20 @@ pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Re
     if found.is_none() {
         return Ok(None);
     }
-    let gone: Vec<(Uuid, i64)> = sqlx::query_as("delete from objects where bucket_id = $1 returning blob_id, size")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
-    let bytes: i64 = gone.iter().map(|(_, s)| s).sum();
-    // The owner's counters lose what the bucket held (the bucket's own go with its row).
-    super::usage::charge(&mut tx, id, -bytes, -(gone.len() as i64)).await?;
-    let blobs: Vec<Uuid> = gone.into_iter().map(|(b, _)| b).collect();
-    super::quota::release_bucket(&mut tx, id).await?;
-    let uploads: Vec<(Uuid, String)> =
-        sqlx::query_as("delete from multipart_uploads where bucket_id = $1 returning blob_id, backend_upload")
+    let gone: Vec<(Uuid, i64, Option<Vec<Uuid>>)> =
+        sqlx::query_as("delete from objects where bucket_id = $1 returning blob_id, size, part_blobs")
             .bind(id)
             .fetch_all(&mut *tx)
             .await?;
+    let bytes: i64 = gone.iter().map(|(_, s, _)| s).sum();
+    // The owner's counters lose what the bucket held (the bucket's own go with its row).
+    super::usage::charge(&mut tx, id, -bytes, -(gone.len() as i64)).await?;
+    let blobs: Vec<Uuid> = gone
+        .into_iter()
+        .flat_map(|(b, _, parts)| super::objects::blobs_of(b, parts))
+        .collect();
+    super::quota::release_bucket(&mut tx, id).await?;
+    let uploads = super::multipart::remove_all_of_bucket(&mut tx, id).await?;
     sqlx::query("delete from buckets where id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -24,10 +24,10 @@ pub struct Commit<'a> {
 }
 
 /// What a committed object displaced, and when it was committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
-    /// The blob of the version it replaced (to delete after the commit).
-    pub displaced: Option<Uuid>,
+    /// The blobs of the version it replaced (to delete after the commit).
+    pub displaced: Vec<Uuid>,
     /// Its Last-Modified.
     pub at: OffsetDateTime,
 }
@@ -72,16 +72,19 @@ pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Commi
 }
 
 /// Makes `new` the visible version of its key inside the caller's transaction, settling its
-/// reservations and charging its usage; returns the blob it displaced (to delete after the
+/// reservations and charging its usage; returns the blobs it displaced (to delete after the
 /// commit) and its Last-Modified. For seeding rows in a transaction of the caller's; on
 /// `QuotaExceeded` the caller must roll that transaction back.
-pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Uuid>, OffsetDateTime), DbError> {
+pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Vec<Uuid>, OffsetDateTime), DbError> {
     let (done, change) = write(tx, Commit { new, finished: None }).await?;
     if !settle::settle(tx, &[change.of(new)]).await?.is_empty() {
         return Err(DbError::QuotaExceeded);
     }
     Ok((done.displaced, done.at))
 }
+
+/// The row an upsert replaced: its blob, size and part blobs.
+type Replaced = (Uuid, i64, Option<Vec<Uuid>>);
 
 /// How one written object changes usage: its size against the size it replaced.
 #[derive(Debug, Clone, Copy)]
@@ -106,43 +109,44 @@ async fn write(tx: &mut PgConnection, item: Commit<'_>) -> Result<(Committed, Gr
     if let Some(id) = item.finished {
         super::multipart::delete(&mut *tx, id).await?;
     }
+    let replaced = old.as_ref().map(|o| o.1);
     Ok((
         Committed {
-            displaced: old.map(|(blob, _)| blob),
+            displaced: old.map_or_else(Vec::new, |(blob, _, parts)| super::objects::blobs_of(blob, parts)),
             at,
         },
-        Growth {
-            replaced: old.map(|(_, size)| size),
-        },
+        Growth { replaced },
     ))
 }
 
-/// Makes `new` the visible version of its key and returns the version it replaced (blob
-/// and size) and the commit time. The existing row is locked before it is replaced, so two
+/// Makes `new` the visible version of its key and returns the version it replaced (blob,
+/// size and part blobs) and the commit time. The existing row is locked before it is replaced, so two
 /// concurrent overwrites each see and hand back the blob they displaced: no blob is
 /// orphaned.
-async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<(Uuid, i64)>, OffsetDateTime), DbError> {
+async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Replaced>, OffsetDateTime), DbError> {
     let h = &new.headers;
     loop {
-        let old: Option<(Uuid, i64)> =
-            sqlx::query_as("select blob_id, size from objects where bucket_id = $1 and key = $2 for update")
-                .bind(new.bucket_id)
-                .bind(&new.key)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let old: Option<Replaced> = sqlx::query_as(
+            "select blob_id, size, part_blobs from objects where bucket_id = $1 and key = $2 for update",
+        )
+        .bind(new.bucket_id)
+        .bind(&new.key)
+        .fetch_optional(&mut *tx)
+        .await?;
         let sql = if old.is_some() {
             "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
                     content_disposition = $8, content_encoding = $9, content_language = $10,
                     cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
                     checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, part_sizes = $20,
-                    updated_at = now()
+                    part_blobs = $21, updated_at = now()
               where bucket_id = $1 and key = $2
              returning updated_at"
         } else {
             "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                     content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags, part_sizes)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19, $20)
+                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags, part_sizes,
+                    part_blobs)
+             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19, $20, $21)
              on conflict (bucket_id, key) do nothing
              returning updated_at"
         };
@@ -167,6 +171,7 @@ async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<(Uuid,
             .bind(new.parts_count)
             .bind(Json(&h.tags))
             .bind(new.part_sizes.as_deref())
+            .bind(new.part_blobs.as_deref())
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(at) = done {

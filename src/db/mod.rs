@@ -3,6 +3,7 @@
 //! Functions take an executor so the caller chooses the transaction.
 
 pub mod access_keys;
+pub mod blobs;
 pub mod buckets;
 pub mod commit;
 pub mod history;

@@ -1,5 +1,7 @@
 //! Multipart uploads and their parts.
 
+use std::collections::HashMap;
+
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
@@ -24,9 +26,10 @@ pub struct Upload {
     pub checksum_algorithm: Option<String>,
     /// `COMPOSITE` or `FULL_OBJECT`, declared at creation.
     pub checksum_type: Option<String>,
-    /// The blob the object will be stored under.
+    /// The blob the object will be stored under (when the parts are blobs of their own, a
+    /// name no blob has, kept by the object's row).
     pub blob_id: Uuid,
-    /// The backend's handle.
+    /// The backend's handle (`storage::parts::PART_BLOBS` when the parts are blobs).
     pub backend_upload: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
@@ -77,6 +80,8 @@ pub struct Part {
     pub etag: String,
     /// The backend's token for the part.
     pub backend_part: String,
+    /// The part's own blob, when the upload's parts are blobs.
+    pub blob_id: Option<Uuid>,
     /// Flexible checksums of the part.
     pub checksums: Json<Checksums>,
     /// The quota reservation holding its bytes.
@@ -139,6 +144,8 @@ pub struct NewPart<'a> {
     pub etag: &'a str,
     /// The backend's token.
     pub backend_part: &'a str,
+    /// The part's own blob, when the upload's parts are blobs.
+    pub blob_id: Option<Uuid>,
     /// Flexible checksums.
     pub checksums: &'a Checksums,
     /// The quota reservation holding its bytes.
@@ -180,11 +187,13 @@ pub async fn put_part(tx: &mut PgConnection, upload_id: Uuid, part: &NewPart<'_>
     // it), not the instance's lease.
     sqlx::query(
         "with handed_over as (update reservations set instance_id = null where id = $7)
-         insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums, reservation_id)
-         values ($1, $2, $3, $4, $5, $6, $7)
+         insert into multipart_parts (upload_id, part_number, size, etag, backend_part, checksums, reservation_id,
+                blob_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
          on conflict (upload_id, part_number) do update
             set size = excluded.size, etag = excluded.etag, backend_part = excluded.backend_part,
-                checksums = excluded.checksums, reservation_id = excluded.reservation_id, created_at = now()",
+                checksums = excluded.checksums, reservation_id = excluded.reservation_id,
+                blob_id = excluded.blob_id, created_at = now()",
     )
     .bind(upload_id)
     .bind(part.number)
@@ -193,6 +202,7 @@ pub async fn put_part(tx: &mut PgConnection, upload_id: Uuid, part: &NewPart<'_>
     .bind(part.backend_part)
     .bind(Json(part.checksums))
     .bind(part.reservation_id)
+    .bind(part.blob_id)
     .execute(&mut *tx)
     .await?;
     Ok(old)
@@ -206,7 +216,8 @@ pub async fn list_parts(
     limit: i64,
 ) -> Result<Vec<Part>, DbError> {
     Ok(sqlx::query_as(
-        "select part_number, size, etag, backend_part, checksums, reservation_id, created_at from multipart_parts
+        "select part_number, size, etag, backend_part, blob_id, checksums, reservation_id, created_at
+           from multipart_parts
           where upload_id = $1 and part_number > $2 order by part_number limit $3",
     )
     .bind(upload_id)
@@ -276,39 +287,109 @@ pub async fn cancel_complete(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), Db
     Ok(())
 }
 
-/// The quota reservations an upload's parts hold.
-pub async fn part_reservations(db: impl PgExecutor<'_>, upload_id: Uuid) -> Result<Vec<Uuid>, DbError> {
-    Ok(sqlx::query_scalar(
-        "select reservation_id from multipart_parts where upload_id = $1 and reservation_id is not null",
-    )
-    .bind(upload_id)
-    .fetch_all(db)
-    .await?)
+/// What a removed upload leaves behind, for the caller to drop after the commit.
+#[derive(Debug, Clone)]
+pub struct Dropped {
+    /// The upload: its blob and backend handle.
+    pub upload: Upload,
+    /// Its parts' blobs, when its parts are blobs of their own.
+    pub part_blobs: Vec<Uuid>,
+    /// The quota reservations its parts held.
+    pub reservations: Vec<Uuid>,
 }
 
-/// Removes an upload that is not being completed, with its parts; returns it so its
-/// backend upload can be dropped.
-pub async fn abort(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Upload>, DbError> {
+/// Removes uploads whose rows the caller's transaction has locked (`for update`: no part
+/// can be recorded against them meanwhile), with their parts.
+async fn remove_locked(tx: &mut PgConnection, uploads: Vec<Upload>) -> Result<Vec<Dropped>, DbError> {
+    let ids: Vec<Uuid> = uploads.iter().map(|u| u.id).collect();
+    let parts: Vec<(Uuid, Option<Uuid>, Option<Uuid>)> =
+        sqlx::query_as("select upload_id, blob_id, reservation_id from multipart_parts where upload_id = any($1)")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query("delete from multipart_uploads where id = any($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let mut held: HashMap<Uuid, (Vec<Uuid>, Vec<Uuid>)> = HashMap::new();
+    for (upload, blob, reservation) in parts {
+        let (blobs, reservations) = held.entry(upload).or_default();
+        blobs.extend(blob);
+        reservations.extend(reservation);
+    }
+    Ok(uploads
+        .into_iter()
+        .map(|upload| {
+            let (part_blobs, reservations) = held.remove(&upload.id).unwrap_or_default();
+            Dropped {
+                upload,
+                part_blobs,
+                reservations,
+            }
+        })
+        .collect())
+}
+
+/// Removes an upload that is not being completed, with its parts; returns what it leaves
+/// behind.
+pub async fn abort(db: &mut PgConnection, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Dropped>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let row: Option<UploadRow> = sqlx::query_as(&format!(
-        "delete from multipart_uploads
+        "select {UPLOAD_COLUMNS} from multipart_uploads
           where id = $1 and bucket_id = $2 and key = $3 and not completing
-          returning {UPLOAD_COLUMNS}"
+          for update"
     ))
     .bind(id)
     .bind(bucket_id)
     .bind(key)
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(Upload::from))
+    let Some(row) = row else { return Ok(None) };
+    let dropped = remove_locked(&mut tx, vec![row.into()]).await?.pop();
+    tx.commit().await?;
+    Ok(dropped)
 }
 
-/// Removes an upload and its parts (inside the completion transaction, or by gc).
-pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, DbError> {
+/// Removes an upload, completing or not, with its parts (gc expiring it); returns what it
+/// leaves behind, `None` if it is gone already.
+pub async fn remove(db: &mut PgConnection, id: Uuid) -> Result<Option<Dropped>, DbError> {
+    let mut tx = sqlx::Connection::begin(&mut *db).await?;
+    let row: Option<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads where id = $1 for update"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let dropped = remove_locked(&mut tx, vec![row.into()]).await?.pop();
+    tx.commit().await?;
+    Ok(dropped)
+}
+
+/// Removes every upload of a bucket with their parts, inside the caller's transaction (the
+/// bucket's deletion); returns what they leave behind.
+pub async fn remove_all_of_bucket(tx: &mut PgConnection, bucket_id: Uuid) -> Result<Vec<Dropped>, DbError> {
+    let rows: Vec<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads where bucket_id = $1 for update"
+    ))
+    .bind(bucket_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    remove_locked(tx, rows.into_iter().map(Upload::from).collect()).await
+}
+
+/// Removes a completed upload and its parts, inside the completion's transaction. Fails
+/// with `RowNotFound` if the upload is gone (gc expired it and drops its parts): the
+/// object must then not commit.
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), DbError> {
     let done = sqlx::query("delete from multipart_uploads where id = $1")
         .bind(id)
         .execute(db)
         .await?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Err(DbError::Sqlx(sqlx::Error::RowNotFound));
+    }
+    Ok(())
 }
 
 /// Uploads created before `cutoff` (gc aborts them).

@@ -1,4 +1,5 @@
-//! Objects: one row per (bucket, key), naming the blob that holds its bytes.
+//! Objects: one row per (bucket, key), naming the blob that holds its bytes, or the blobs of
+//! its multipart parts in order.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -59,8 +60,10 @@ pub struct Object {
     pub parts_count: Option<i32>,
     /// Sizes of the parts, in order, for multipart objects.
     pub part_sizes: Option<Vec<i64>>,
-    /// The blob holding the bytes.
+    /// The blob holding the bytes (no blob when `part_blobs` is set).
     pub blob_id: Uuid,
+    /// The blobs of the parts, in order, for a multipart object stored as its parts.
+    pub part_blobs: Option<Vec<Uuid>>,
     /// Last-Modified.
     pub updated_at: OffsetDateTime,
 }
@@ -108,6 +111,7 @@ struct ObjectRow {
     parts_count: Option<i32>,
     part_sizes: Option<Vec<i64>>,
     blob_id: Uuid,
+    part_blobs: Option<Vec<Uuid>>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -128,6 +132,7 @@ impl From<ObjectRow> for Object {
             parts_count: r.parts_count,
             part_sizes: r.part_sizes,
             blob_id: r.blob_id,
+            part_blobs: r.part_blobs,
             updated_at: r.updated_at,
         }
     }
@@ -135,7 +140,7 @@ impl From<ObjectRow> for Object {
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
-     blob_id, created_at, updated_at";
+     blob_id, part_blobs, created_at, updated_at";
 
 /// What a finished upload or copy commits.
 #[derive(Debug, Clone)]
@@ -162,11 +167,20 @@ pub struct NewObject {
     pub parts_count: Option<i32>,
     /// Sizes of the parts, in order, for multipart objects.
     pub part_sizes: Option<Vec<i64>>,
-    /// The blob that already durably holds the bytes.
+    /// The blob that already durably holds the bytes (when `part_blobs` is set, a name no
+    /// blob has).
     pub blob_id: Uuid,
+    /// The blobs of the parts, in order, that already durably hold the bytes, for an object
+    /// stored as its parts (one per `part_sizes` entry).
+    pub part_blobs: Option<Vec<Uuid>>,
     /// The quota reservations the upload made (one, or one per multipart part), settled by
     /// the commit.
     pub reservations: Vec<Uuid>,
+}
+
+/// The blobs a row owns: its part blobs when it has them, else its one blob.
+pub(super) fn blobs_of(blob_id: Uuid, part_blobs: Option<Vec<Uuid>>) -> Vec<Uuid> {
+    part_blobs.unwrap_or_else(|| vec![blob_id])
 }
 
 /// An object by bucket and key.
@@ -215,21 +229,21 @@ pub async fn list_prefixed(
     Ok(rows.into_iter().map(Object::from).collect())
 }
 
-/// Deletes an object by id and uncounts it, returning its blob for the caller to remove
-/// after commit.
-pub async fn delete_by_id(db: &mut PgConnection, bucket_id: Uuid, id: Uuid) -> Result<Option<Uuid>, DbError> {
+/// Deletes an object by id and uncounts it, returning its blobs for the caller to remove
+/// after commit (`None`: no such object).
+pub async fn delete_by_id(db: &mut PgConnection, bucket_id: Uuid, id: Uuid) -> Result<Option<Vec<Uuid>>, DbError> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let gone: Option<(Uuid, i64)> =
-        sqlx::query_as("delete from objects where bucket_id = $1 and id = $2 returning blob_id, size")
+    let gone: Option<(Uuid, i64, Option<Vec<Uuid>>)> =
+        sqlx::query_as("delete from objects where bucket_id = $1 and id = $2 returning blob_id, size, part_blobs")
             .bind(bucket_id)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-    if let Some((_, size)) = gone {
+    if let Some((_, size, _)) = gone {
         super::usage::charge(&mut tx, bucket_id, -size, -1).await?;
     }
     tx.commit().await?;
-    Ok(gone.map(|(blob, _)| blob))
+    Ok(gone.map(|(blob, _, parts)| blobs_of(blob, parts)))
 }
 
 /// Replaces an object's tags; `false` if there is no such object.
@@ -248,26 +262,30 @@ pub async fn set_tags(
     Ok(done.rows_affected() > 0)
 }
 
-/// Deletes the object at `key` and uncounts it, returning its blob for the caller to remove
-/// after commit.
-pub async fn delete(db: &mut PgConnection, bucket_id: Uuid, key: &str) -> Result<Option<Uuid>, DbError> {
-    Ok(delete_many(db, bucket_id, &[key.to_owned()]).await?.pop())
+/// Deletes the object at `key` and uncounts it, returning its blobs for the caller to remove
+/// after commit (none: no such object).
+pub async fn delete(db: &mut PgConnection, bucket_id: Uuid, key: &str) -> Result<Vec<Uuid>, DbError> {
+    delete_many(db, bucket_id, &[key.to_owned()]).await
 }
 
 /// Deletes every object at `keys` in one statement and uncounts them, returning the blobs to
 /// remove after commit. Missing keys are not an error.
 pub async fn delete_many(db: &mut PgConnection, bucket_id: Uuid, keys: &[String]) -> Result<Vec<Uuid>, DbError> {
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let gone: Vec<(Uuid, i64)> =
-        sqlx::query_as("delete from objects where bucket_id = $1 and key = any($2) returning blob_id, size")
-            .bind(bucket_id)
-            .bind(keys)
-            .fetch_all(&mut *tx)
-            .await?;
-    let bytes: i64 = gone.iter().map(|(_, s)| s).sum();
+    let gone: Vec<(Uuid, i64, Option<Vec<Uuid>>)> = sqlx::query_as(
+        "delete from objects where bucket_id = $1 and key = any($2) returning blob_id, size, part_blobs",
+    )
+    .bind(bucket_id)
+    .bind(keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    let bytes: i64 = gone.iter().map(|(_, s, _)| s).sum();
     super::usage::charge(&mut tx, bucket_id, -bytes, -(gone.len() as i64)).await?;
     tx.commit().await?;
-    Ok(gone.into_iter().map(|(blob, _)| blob).collect())
+    Ok(gone
+        .into_iter()
+        .flat_map(|(blob, _, parts)| blobs_of(blob, parts))
+        .collect())
 }
 
 /// One entry of a listing page.
@@ -317,19 +335,4 @@ pub async fn list_range(
         .bind(limit)
         .fetch_all(db)
         .await?)
-}
-
-/// Every blob an object references (reconciliation compares them with the backend).
-pub async fn all_blobs(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, DbError> {
-    Ok(sqlx::query_scalar("select blob_id from objects").fetch_all(db).await?)
-}
-
-/// Of `blob_ids`, those some object row references (gc keeps these).
-pub async fn referenced_blobs(db: impl PgExecutor<'_>, blob_ids: &[Uuid]) -> Result<Vec<Uuid>, DbError> {
-    Ok(
-        sqlx::query_scalar("select blob_id from objects where blob_id = any($1)")
-            .bind(blob_ids)
-            .fetch_all(db)
-            .await?,
-    )
 }

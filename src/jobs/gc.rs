@@ -1,14 +1,15 @@
 //! Garbage collection: release expired quota reservations, abort multipart uploads left
-//! incomplete too long, then delete backend
-//! blobs that no object row references and that are older than a grace period (so uploads
-//! in flight are never touched).
+//! incomplete too long (their part blobs with them), then delete backend blobs that no row
+//! references (no object, as its blob or one of its part blobs, and no part of an upload in
+//! progress) and that are older than a grace period (so uploads in flight are never
+//! touched).
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::app::AppState;
 use crate::db::{self, DbError};
-use crate::storage::{BlobId, StorageError};
+use crate::storage::{BlobId, StorageError, parts};
 
 /// What a gc run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -52,15 +53,16 @@ pub async fn collect(
         report.stale_uploads += 1;
         if !dry_run {
             // Row first: once it is gone no part can be recorded against the upload.
-            let reservations = db::multipart::part_reservations(&state.db, upload.id).await?;
-            db::multipart::delete(&state.db, upload.id).await?;
-            for r in reservations {
-                db::quota::release(&state.db, r).await?;
+            let mut conn = state.db.acquire().await.map_err(DbError::from)?;
+            let Some(dropped) = db::multipart::remove(&mut conn, upload.id).await? else {
+                continue;
+            };
+            drop(conn);
+            for r in &dropped.reservations {
+                db::quota::release(&state.db, *r).await?;
             }
-            state
-                .storage
-                .abort_upload(BlobId(upload.blob_id), &upload.backend_upload)
-                .await?;
+            let parts: Vec<BlobId> = dropped.part_blobs.iter().map(|b| BlobId(*b)).collect();
+            parts::drop_upload(&state.storage, BlobId(upload.blob_id), &upload.backend_upload, &parts).await?;
         }
     }
 
@@ -69,7 +71,7 @@ pub async fn collect(
     report.scanned = candidates.len();
     for chunk in candidates.chunks(1000) {
         let ids: Vec<_> = chunk.iter().map(|b| b.0).collect();
-        let referenced: HashSet<_> = db::objects::referenced_blobs(&state.db, &ids)
+        let referenced: HashSet<_> = db::blobs::referenced_blobs(&state.db, &ids)
             .await?
             .into_iter()
             .collect();

@@ -17,9 +17,11 @@ pub struct Report {
     pub drift: Vec<Drift>,
     /// Whether they were rewritten.
     pub fixed: bool,
-    /// Objects whose blob is missing from the backend (data loss: reported, never fixed).
+    /// Blobs of objects (their one blob, or one of their part blobs) missing from the
+    /// backend (data loss: reported, never fixed).
     pub missing_blobs: Vec<Uuid>,
-    /// Backend blobs no object references (`godrive gc` removes them after its grace period).
+    /// Backend blobs no row references, as an object's blob or part blob or as a part of an
+    /// upload in progress (`godrive gc` removes them after its grace period).
     pub unreferenced_blobs: usize,
 }
 
@@ -52,8 +54,12 @@ pub async fn run(state: &AppState, fix: bool) -> Result<Report, ReconcileError> 
         .into_iter()
         .map(|b| b.0)
         .collect();
-    let referenced: HashSet<Uuid> = db::objects::all_blobs(&state.db).await?.into_iter().collect();
-    report.missing_blobs = referenced.difference(&listed).copied().collect();
+    // Objects' blobs (single and part blobs) must all be there; parts of uploads in
+    // progress are referenced too, but a missing one is no object's loss.
+    let all = db::blobs::all_blobs(&state.db).await?;
+    let objects: HashSet<Uuid> = all.objects.into_iter().collect();
+    report.missing_blobs = objects.difference(&listed).copied().collect();
+    let referenced: HashSet<Uuid> = objects.into_iter().chain(all.uploads).collect();
     report.unreferenced_blobs = listed.difference(&referenced).count();
     Ok(report)
 }

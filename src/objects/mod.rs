@@ -11,6 +11,7 @@ pub mod integrity;
 pub mod keys;
 pub mod quota;
 pub mod range;
+pub mod stored;
 pub mod upload;
 
 use crate::checksum::Algorithm;

@@ -23,16 +23,20 @@ use crate::app::AppState;
 pub use super::integrity::{Expected, check_content_md5};
 use crate::db::objects::NewObject;
 use crate::objects::quota::Reservation;
+use crate::storage::parts::delete_all_in_background;
 use crate::storage::{BlobId, Storage, delete_in_background};
 
 pub use super::hashing::Digests;
 use super::hashing::Hashing;
 
-/// A stored blob no row references yet. Dropping it armed deletes the blob.
+/// A stored blob (or the part blobs of an object stored as its parts) no row references
+/// yet. Dropping it armed deletes the blobs.
 pub struct PendingBlob {
     storage: Arc<dyn Storage>,
-    /// The blob's name.
+    /// The blob's name (the row's `blob_id`; with part blobs, a name no blob has).
     pub id: BlobId,
+    /// The part blobs guarded instead of `id`, if any.
+    parts: Vec<BlobId>,
     armed: bool,
 }
 
@@ -47,7 +51,30 @@ impl PendingBlob {
         Self {
             storage,
             id,
+            parts: Vec::new(),
             armed: true,
+        }
+    }
+
+    /// Guards the part blobs of a new object stored as its parts (a copy of one); `id` is
+    /// a fresh name no blob has.
+    pub fn parts(storage: Arc<dyn Storage>, parts: Vec<BlobId>) -> Self {
+        Self {
+            storage,
+            id: BlobId::new(),
+            parts,
+            armed: true,
+        }
+    }
+
+    /// Names `id` for a row without guarding anything: the bytes belong to someone else
+    /// until the commit (a multipart upload's part blobs stay the upload's if it fails).
+    pub fn unguarded(storage: Arc<dyn Storage>, id: BlobId) -> Self {
+        Self {
+            storage,
+            id,
+            parts: Vec::new(),
+            armed: false,
         }
     }
 
@@ -58,8 +85,13 @@ impl PendingBlob {
 
 impl Drop for PendingBlob {
     fn drop(&mut self) {
-        if self.armed {
+        if !self.armed {
+            return;
+        }
+        if self.parts.is_empty() {
             delete_in_background(self.storage.clone(), self.id);
+        } else {
+            delete_all_in_background(self.storage.clone(), std::mem::take(&mut self.parts));
         }
     }
 }
@@ -129,16 +161,16 @@ pub async fn commit_and_finish(
     let mut new = new;
     new.reservations.extend(reservation.as_ref().map(|r| r.id));
     let task = tokio::spawn(async move {
-        let blob = new.blob_id;
+        let (blob, kept_parts) = (new.blob_id, new.part_blobs.clone());
         let done = state.committer.commit(&state.db, new, finished).await?;
         pending.disarm();
         // The commit released the reservation in its transaction.
         if let Some(r) = reservation {
             r.settled();
         }
-        if let Some(old) = done.displaced.filter(|old| *old != blob) {
-            delete_in_background(state.storage.clone(), BlobId(old));
-        }
+        let kept = |b: &uuid::Uuid| *b == blob || kept_parts.as_ref().is_some_and(|p| p.contains(b));
+        let old: Vec<BlobId> = done.displaced.into_iter().filter(|b| !kept(b)).map(BlobId).collect();
+        delete_all_in_background(state.storage.clone(), old);
         Ok::<_, UploadError>(done.at)
     });
     task.await.map_err(|e| UploadError::Commit(e.to_string()))?

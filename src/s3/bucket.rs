@@ -103,14 +103,7 @@ impl GoDriveS3 {
                     .auth_cache
                     .changed(&self.state.db, Change::Bucket(name))
                     .await;
-                for (blob, handle) in uploads {
-                    let storage = self.state.storage.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = storage.abort_upload(crate::storage::BlobId(blob), &handle).await {
-                            tracing::warn!(error = %e, "could not abort a deleted bucket's upload");
-                        }
-                    });
-                }
+                crate::objects::stored::drop_uploads_in_background(self.state.storage.clone(), uploads);
                 Ok(S3Response::new(DeleteBucketOutput {}))
             }
             DeleteOutcome::NotEmpty => Err(s3_error!(

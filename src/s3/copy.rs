@@ -6,12 +6,11 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::conditions::Conditions;
 use super::object::{check_key, headers_of};
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::objects::upload::{self, PendingBlob};
+use crate::objects::{stored, upload};
 use uuid::Uuid;
 
 use crate::db::{self, objects::NewObject, objects::Object};
 use crate::objects::quota::Target;
-use crate::storage::BlobId;
 
 impl GoDriveS3 {
     /// Resolves a copy source; the caller must own its bucket too (authorization only saw
@@ -108,18 +107,15 @@ impl GoDriveS3 {
         )
         .await
         .map_err(error::quota)?;
-        let pending = PendingBlob::new(self.state.storage.clone());
-        self.state
-            .storage
-            .copy(BlobId(src.blob_id), pending.id)
-            .await
-            .map_err(|e| match e {
-                // Deleted while we were copying: as if it had never been there.
-                crate::storage::StorageError::NotFound => {
-                    s3_error!(NoSuchKey, "The specified key does not exist.")
-                }
-                other => error::storage(other),
-            })?;
+        // New blobs of the copy's own (a blob is never shared by two rows).
+        let copied = stored::copy(&self.state.storage, &src).await.map_err(|e| match e {
+            // Deleted while we were copying: as if it had never been there.
+            crate::storage::StorageError::NotFound => {
+                s3_error!(NoSuchKey, "The specified key does not exist.")
+            }
+            other => error::storage(other),
+        })?;
+        let pending = copied.pending;
         let new = NewObject {
             bucket_id: dest_bucket,
             key: input.key,
@@ -133,6 +129,7 @@ impl GoDriveS3 {
             parts_count: src.parts_count,
             part_sizes: src.part_sizes.clone(),
             blob_id: pending.id.0,
+            part_blobs: copied.part_blobs,
             reservations: Vec::new(),
         };
         let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;

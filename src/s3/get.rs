@@ -9,7 +9,7 @@ use super::object::set_checksums;
 use super::{GoDriveS3, error, owned_bucket};
 use crate::db::objects::Object;
 use crate::objects::range::ByteRange;
-use crate::storage::{BlobId, StorageError};
+use crate::storage::StorageError;
 
 /// Whether the request asked for checksums back (`x-amz-checksum-mode: ENABLED`).
 fn checksum_mode(mode: Option<&ChecksumMode>) -> bool {
@@ -180,7 +180,7 @@ impl GoDriveS3 {
                 input.range.as_ref(),
                 input.part_number,
             )?;
-            match self.state.storage.get(BlobId(obj.blob_id), range.clone()).await {
+            match crate::objects::stored::open(&self.state.storage, &obj, range.clone()).await {
                 Ok(body) => break (obj, body, range),
                 Err(StorageError::NotFound) if attempt == 0 => attempt += 1,
                 Err(e) => return Err(error::storage(e)),

@@ -7,8 +7,8 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::{self, NewObject, Object};
 use crate::objects::quota::Target;
+use crate::objects::stored;
 use crate::objects::upload::{self, check_content_md5};
-use crate::storage::{BlobId, delete_in_background};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
 macro_rules! set_checksums {
@@ -169,6 +169,7 @@ impl GoDriveS3 {
             checksum_type: (!digests.checksums.is_empty()).then(|| ChecksumType::FULL_OBJECT.to_owned()),
             parts_count: None,
             part_sizes: None,
+            part_blobs: None,
             blob_id: pending.id.0,
             reservations: Vec::new(),
         };
@@ -223,12 +224,11 @@ impl GoDriveS3 {
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
-    /// Deletes the row, then its blob once the row is gone.
+    /// Deletes the row, then its blobs once the row is gone.
     async fn remove(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<()> {
         let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
-        if let Some(blob) = objects::delete(&mut conn, bucket_id, key).await.map_err(error::db)? {
-            delete_in_background(self.state.storage.clone(), BlobId(blob));
-        }
+        let blobs = objects::delete(&mut conn, bucket_id, key).await.map_err(error::db)?;
+        stored::delete_in_background(self.state.storage.clone(), blobs);
         Ok(())
     }
 
@@ -249,12 +249,10 @@ impl GoDriveS3 {
         let keys: Vec<String> = valid.iter().map(|o| o.key.clone()).collect();
         // One statement for the whole batch; bytes go after the rows are gone.
         let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
-        for blob in objects::delete_many(&mut conn, bucket_id, &keys)
+        let blobs = objects::delete_many(&mut conn, bucket_id, &keys)
             .await
-            .map_err(error::db)?
-        {
-            delete_in_background(self.state.storage.clone(), BlobId(blob));
-        }
+            .map_err(error::db)?;
+        stored::delete_in_background(self.state.storage.clone(), blobs);
         let deleted: Vec<DeletedObject> = if quiet {
             Vec::new()
         } else {

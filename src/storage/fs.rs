@@ -1,5 +1,7 @@
-//! The embedded filesystem backend: `<data_dir>/blobs/<2 hex>/<uuid>`, with multipart
-//! parts under `<data_dir>/parts/<upload>/<part uuid>` until completion concatenates them.
+//! The embedded filesystem backend: `<data_dir>/blobs/<2 hex>/<uuid>`. Parts of a backend
+//! multipart upload (only uploads begun before parts became blobs of their own, see
+//! [`super::parts`]) live under `<data_dir>/parts/<upload>/<part uuid>` until completion
+//! concatenates them.
 //!
 //! Writes go to `<data_dir>/tmp/<uuid>` first, are fsynced, then renamed into place, so a
 //! partial file is never visible under a blob name. A guard removes the temp file when the

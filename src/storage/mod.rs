@@ -1,8 +1,10 @@
 //! Blob storage: object bytes live in a backend under UUID names, never under bucket or
-//! key names. The metadata that gives them meaning lives in PostgreSQL.
+//! key names. The metadata that gives them meaning lives in PostgreSQL. An object is one
+//! blob, or the blobs of its multipart parts read in order ([`parts`]).
 
 pub mod fs;
 pub mod metered;
+pub mod parts;
 pub mod s3;
 
 use std::fmt;
@@ -96,8 +98,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether the backend is reachable and usable.
     async fn health(&self) -> Result<(), StorageError>;
 
-    /// Starts a multipart upload whose result will be blob `id`; returns the backend's
-    /// handle for it.
+    /// Starts a backend multipart upload whose result will be blob `id`; returns the
+    /// backend's handle for it. Multipart uploads of objects store their parts as blobs of
+    /// their own ([`parts`]); this and the four methods after it serve the uploads begun
+    /// before that, and the `s3` backend's own uploads of unknown length.
     async fn create_upload(&self, id: BlobId) -> Result<String, StorageError>;
 
     /// Stores part `number` (exactly `len` bytes) of an upload; returns the backend's token

@@ -198,27 +198,41 @@ impl TestServer {
         client_for(&self.url(), &u.access_key, &u.secret)
     }
 
+    /// Every blob in the backend, however new.
+    pub async fn backend_blobs(&self) -> HashSet<Uuid> {
+        let far = SystemTime::now() + Duration::from_secs(3600);
+        self.state
+            .storage
+            .list_older_than(far)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.0)
+            .collect()
+    }
+
+    /// Every blob a row references: an object's blob, or each of its part blobs when it is
+    /// stored as its parts, and the part blobs of uploads in progress.
+    pub async fn referenced_blobs(&self) -> HashSet<Uuid> {
+        sqlx::query_scalar(
+            "select blob_id from objects where part_blobs is null
+             union all select unnest(part_blobs) from objects
+             union all select blob_id from multipart_parts where blob_id is not null",
+        )
+        .fetch_all(&self.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+    }
+
     /// Blobs in the backend and blobs referenced by rows must be the same set (after the
     /// background deletes of displaced blobs have run).
     pub async fn assert_no_orphans(&self) {
         let mut last = None;
         for _ in 0..50 {
-            let far = SystemTime::now() + Duration::from_secs(3600);
-            let blobs: HashSet<Uuid> = self
-                .state
-                .storage
-                .list_older_than(far)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|b| b.0)
-                .collect();
-            let rows: HashSet<Uuid> = sqlx::query_scalar("select blob_id from objects")
-                .fetch_all(&self.state.db)
-                .await
-                .unwrap()
-                .into_iter()
-                .collect();
+            let blobs = self.backend_blobs().await;
+            let rows = self.referenced_blobs().await;
             if blobs == rows {
                 return;
             }
@@ -229,28 +243,65 @@ impl TestServer {
         panic!("backend blobs {blobs:?} != referenced blobs {rows:?}");
     }
 
-    /// Multipart uploads still open anywhere: rows, and the backend's own (s3) or part
-    /// folders (fs).
+    /// Multipart uploads still open anywhere: rows, and uploads holding bytes in the
+    /// backend (part blobs of their own; or, begun the old way, the backend's own upload
+    /// (s3) or a part folder (fs)). Part blobs no row references are orphans:
+    /// [`Self::assert_no_orphans`] finds those.
     pub async fn open_uploads(&self) -> (i64, usize) {
         let rows: i64 = sqlx::query_scalar("select count(*) from multipart_uploads")
             .fetch_one(&self.state.db)
             .await
             .unwrap();
-        let backend = match &self.backend_dir {
-            // s3s-fs keeps one `.upload-<id>.json` per open upload in its root.
-            Some(dir) => std::fs::read_dir(dir)
-                .unwrap()
-                .filter(|e| {
-                    let name = e.as_ref().unwrap().file_name();
-                    let name = name.to_string_lossy();
-                    name.starts_with(".upload-") && name.ends_with(".json")
-                })
-                .count(),
-            None => std::fs::read_dir(self.state.config.data_dir.join("parts"))
-                .unwrap()
-                .count(),
-        };
+        let blobs = self.backend_blobs().await;
+        let parts: Vec<(Uuid, Uuid)> =
+            sqlx::query_as("select upload_id, blob_id from multipart_parts where blob_id is not null")
+                .fetch_all(&self.state.db)
+                .await
+                .unwrap();
+        let with_blobs: HashSet<Uuid> = parts
+            .into_iter()
+            .filter(|(_, b)| blobs.contains(b))
+            .map(|(u, _)| u)
+            .collect();
+        let backend = with_blobs.len()
+            + match &self.backend_dir {
+                // s3s-fs keeps one `.upload-<id>.json` per open upload in its root.
+                Some(dir) => std::fs::read_dir(dir)
+                    .unwrap()
+                    .filter(|e| {
+                        let name = e.as_ref().unwrap().file_name();
+                        let name = name.to_string_lossy();
+                        name.starts_with(".upload-") && name.ends_with(".json")
+                    })
+                    .count(),
+                None => std::fs::read_dir(self.state.config.data_dir.join("parts"))
+                    .unwrap()
+                    .count(),
+            };
         (rows, backend)
+    }
+
+    /// Files holding blobs in the backend: under the data directory's `blobs` (fs), or in
+    /// the backend bucket's folder of the s3s-fs server (s3).
+    pub fn blob_files(&self) -> usize {
+        let root = match &self.backend_dir {
+            Some(dir) => dir.join("godrive-blobs"),
+            None => self.state.config.data_dir.join("blobs"),
+        };
+        let mut stack = vec![root];
+        let mut n = 0;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     /// Stops the `s3` backend's server (open connections closed).

@@ -45,6 +45,7 @@ async fn seed(srv: &TestServer, bucket: &str, keys: &BTreeSet<String>) {
             parts_count: None,
             part_sizes: None,
             blob_id: Uuid::new_v4(),
+            part_blobs: None,
             reservations: Vec::new(),
         };
         commit_put(&mut tx, &new).await.unwrap();

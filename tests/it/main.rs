@@ -24,6 +24,7 @@ mod metrics;
 mod multipart;
 mod object;
 mod ops;
+mod part_blobs;
 mod presign;
 mod process;
 mod quota;

@@ -1,8 +1,11 @@
-//! CompleteMultipartUpload: validate the part list, assemble the blob, commit the object.
-//! The pure steps (the list, the parts it chooses, the ETag and checksums they make) are in
-//! `parts`.
+//! CompleteMultipartUpload: validate the part list, then commit the object as its part
+//! blobs, in order (metadata only: no byte is written again); the blobs of parts left out
+//! of the list are dropped after the commit. A failure leaves the upload and its parts as
+//! they were, to retry. (An upload begun before parts were blobs is assembled into one blob
+//! by the backend first.) The pure steps (the list, the parts it chooses, the ETag and
+//! checksums they make) are in `parts`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
@@ -15,7 +18,9 @@ use crate::db::objects::NewObject;
 use crate::objects::upload::{self, Expected, PendingBlob};
 use crate::s3::object::set_checksums;
 use crate::s3::{GoDriveS3, error, owned_bucket};
+use crate::storage::parts::{delete_all_in_background, parts_are_blobs};
 use crate::storage::{BlobId, StorageError};
+use uuid::Uuid;
 
 impl GoDriveS3 {
     pub(crate) async fn do_complete_multipart_upload(
@@ -54,8 +59,8 @@ impl GoDriveS3 {
         }))
     }
 
-    /// Chooses the parts, works out the object's ETag and checksums, assembles the blob and
-    /// commits the object.
+    /// Chooses the parts, works out the object's ETag and checksums, and commits the object
+    /// as its parts' blobs.
     async fn complete(
         &self,
         upload: &Upload,
@@ -68,7 +73,13 @@ impl GoDriveS3 {
         let checksums = combined_checksums(algorithm_of(upload), upload.checksum_type.as_deref(), &chosen)?;
         // A whole-object checksum sent with the completion must match what the parts make.
         sent.verify_whole(&checksums)?;
-        let blob = self.assemble(upload, &chosen).await?;
+        let (blob, part_blobs) = self.assemble(upload, &chosen).await?;
+        let listed: HashSet<i32> = chosen.iter().map(|p| p.part_number).collect();
+        let left_out: Vec<BlobId> = stored
+            .values()
+            .filter(|p| !listed.contains(&p.part_number))
+            .filter_map(|p| p.blob_id.map(BlobId))
+            .collect();
         let new = NewObject {
             bucket_id: upload.bucket_id,
             key: upload.key.clone(),
@@ -82,12 +93,15 @@ impl GoDriveS3 {
             parts_count: Some(chosen.len() as i32),
             part_sizes: Some(chosen.iter().map(|p| p.size).collect()),
             blob_id: blob.id.0,
+            part_blobs,
             // Every part's reservation settles here; parts left out give theirs back.
             reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.
         upload::commit_and_finish(&self.state, new, blob, None, Some(upload.id)).await?;
+        // Committed: the parts left out belong to no row any more.
+        delete_all_in_background(self.state.storage.clone(), left_out);
         Ok(answer(etag, &checksums, upload.checksum_type.clone()))
     }
 
@@ -103,10 +117,17 @@ impl GoDriveS3 {
         )
     }
 
-    /// Joins the chosen parts, in order, into the upload's blob, guarded until the commit.
-    async fn assemble(&self, upload: &Upload, chosen: &[&Part]) -> S3Result<PendingBlob> {
-        let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
+    /// The object's bytes: the chosen parts' blobs, in order, which stay the upload's until
+    /// the commit moves them onto the object. An upload begun before parts were blobs has
+    /// its parts joined by the backend into the upload's blob, guarded until the commit.
+    async fn assemble(&self, upload: &Upload, chosen: &[&Part]) -> S3Result<(PendingBlob, Option<Vec<Uuid>>)> {
         let blob = BlobId(upload.blob_id);
+        if parts_are_blobs(&upload.backend_upload) {
+            let blobs: Option<Vec<Uuid>> = chosen.iter().map(|p| p.blob_id).collect();
+            let blobs = blobs.ok_or_else(|| error::internal("a part of the upload has no blob"))?;
+            return Ok((PendingBlob::unguarded(self.state.storage.clone(), blob), Some(blobs)));
+        }
+        let parts: Vec<(i32, String)> = chosen.iter().map(|p| (p.part_number, p.backend_part.clone())).collect();
         self.state
             .storage
             .complete_upload(blob, &upload.backend_upload, &parts)
@@ -115,7 +136,7 @@ impl GoDriveS3 {
                 StorageError::NotFound => no_such_upload(),
                 other => error::storage(other),
             })?;
-        Ok(PendingBlob::adopt(self.state.storage.clone(), blob))
+        Ok((PendingBlob::adopt(self.state.storage.clone(), blob), None))
     }
 }
 

@@ -1,9 +1,11 @@
 //! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
 //! ListMultipartUploads.
 //!
-//! Parts live inside the backend's upload (s3: the backend's own multipart upload under the
-//! object's blob name; fs: a parts folder), so aborting or completing the upload removes
-//! every part, listed or not. The object row appears only when completion commits.
+//! Each part is a blob of its own (`storage::parts`), recorded on its part row; completion
+//! moves the listed parts' blobs onto the object's row, in one transaction, and writes no
+//! byte again. Aborting, expiring or completing an upload drops the blobs of the parts it
+//! no longer needs, after the rows are gone. The object row appears only when completion
+//! commits. (Uploads begun before parts were blobs keep them in the backend's own upload.)
 
 mod complete;
 mod list;
@@ -19,6 +21,7 @@ use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
 use crate::db::multipart::{self, Upload};
 use crate::objects::upload::{self, Expected, check_content_md5};
+use crate::storage::parts::{self as blob_parts, PART_BLOBS};
 use crate::storage::{BlobId, StorageError};
 
 /// Every part but the last must be at least this large (5 MiB).
@@ -151,8 +154,9 @@ impl GoDriveS3 {
         super::object::check_metadata(i.metadata.as_ref())?;
         let headers = headers_of!(i, tags);
         super::headers::check(&headers)?;
+        // Nothing in the backend until the first part: each part is a blob of its own, and
+        // the object's row will keep this name, which no blob has.
         let blob = BlobId::new();
-        let backend_upload = self.state.storage.create_upload(blob).await.map_err(error::storage)?;
         let upload = Upload {
             id: Uuid::new_v4(),
             bucket_id,
@@ -161,13 +165,10 @@ impl GoDriveS3 {
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: ctype.clone(),
             blob_id: blob.0,
-            backend_upload,
+            backend_upload: PART_BLOBS.to_owned(),
             created_at: time::OffsetDateTime::now_utc(),
         };
-        if let Err(e) = multipart::create(&self.state.db, &upload).await {
-            let _ = self.state.storage.abort_upload(blob, &upload.backend_upload).await;
-            return Err(error::db(e));
-        }
+        multipart::create(&self.state.db, &upload).await.map_err(error::db)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
@@ -203,16 +204,17 @@ impl GoDriveS3 {
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
         let expected = expected.also(algorithm_of(upload));
-        let (digests, token) = upload::hash_through(body, len, expected, |stream| async move {
-            storage.put_part(blob, &handle, number, stream, len).await
+        let (digests, part) = upload::hash_through(body, len, expected, |stream| async move {
+            blob_parts::put_part(&*storage, blob, &handle, number, stream, len).await
         })
         .await?;
-        // A refused or unrecorded part is dropped now; anything missed goes with the upload.
+        let token = part.token;
+        // A refused, unrecorded or replaced part is dropped now; gc collects anything missed.
         let drop_part = |token: String| {
             let storage = self.state.storage.clone();
             let handle = upload.backend_upload.clone();
             tokio::spawn(async move {
-                let _ = storage.delete_part(blob, &handle, &token).await;
+                let _ = blob_parts::delete_part(&*storage, blob, &handle, &token).await;
             });
         };
         if let Err(e) = check_content_md5(content_md5, &digests.md5) {
@@ -228,6 +230,7 @@ impl GoDriveS3 {
                 size,
                 etag: &etag,
                 backend_part: &token,
+                blob_id: part.blob.map(|b| b.0),
                 checksums: &digests.checksums,
                 reservation_id: Some(reservation.id),
             };
@@ -313,7 +316,7 @@ impl GoDriveS3 {
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
-        let body = match self.state.storage.get(BlobId(src.blob_id), range).await {
+        let body = match crate::objects::stored::open(&self.state.storage, &src, range).await {
             Ok(b) => b,
             Err(StorageError::NotFound) => return Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
             Err(e) => return Err(error::storage(e)),
@@ -347,26 +350,18 @@ impl GoDriveS3 {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
         let id = upload_id(&i.upload_id)?;
-        let reservations = multipart::part_reservations(&self.state.db, id)
-            .await
-            .map_err(error::db)?;
-        let upload = multipart::abort(&self.state.db, id, bucket_id, &i.key)
+        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
+        let dropped = multipart::abort(&mut conn, id, bucket_id, &i.key)
             .await
             .map_err(error::db)?
             .ok_or_else(no_such_upload)?;
+        drop(conn);
         // The row is gone, so no new part can be recorded; give the parts' room back and
         // drop the bytes.
-        for r in reservations {
-            crate::db::quota::release(&self.state.db, r).await.map_err(error::db)?;
+        for r in &dropped.reservations {
+            crate::db::quota::release(&self.state.db, *r).await.map_err(error::db)?;
         }
-        if let Err(e) = self
-            .state
-            .storage
-            .abort_upload(BlobId(upload.blob_id), &upload.backend_upload)
-            .await
-        {
-            tracing::warn!(error = %e, "could not abort the backend upload");
-        }
+        crate::objects::stored::drop_upload(&self.state.storage, &dropped).await;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 }

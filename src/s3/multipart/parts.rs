@@ -135,6 +135,7 @@ mod tests {
             checksums.0.insert(*a, (*v).to_owned());
         }
         Part {
+            blob_id: None,
             part_number: n,
             size,
             etag: etag.to_owned(),
