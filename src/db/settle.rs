@@ -147,36 +147,35 @@ async fn write(
     buckets: &HashMap<Uuid, Bucket>,
     owners: &HashMap<Uuid, Owner>,
 ) -> Result<(), DbError> {
+    let rows = buckets
+        .values()
+        .map(|b| (b.id, b.used_bytes, b.reserved_bytes, b.object_count));
+    set_counters(tx, "buckets", rows).await?;
+    let rows = owners
+        .values()
+        .map(|u| (u.id, u.used_bytes, u.reserved_bytes, u.object_count));
+    set_counters(tx, "users", rows).await
+}
+
+/// Sets (id, used bytes, reserved bytes, objects) on the rows of `table` (`buckets` or
+/// `users`, which name their counters alike).
+async fn set_counters(
+    tx: &mut PgConnection,
+    table: &'static str,
+    rows: impl Iterator<Item = (Uuid, i64, i64, i64)>,
+) -> Result<(), DbError> {
     let (mut ids, mut used, mut reserved, mut count) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for b in buckets.values() {
-        ids.push(b.id);
-        used.push(b.used_bytes);
-        reserved.push(b.reserved_bytes);
-        count.push(b.object_count);
+    for (id, u, r, c) in rows {
+        ids.push(id);
+        used.push(u);
+        reserved.push(r);
+        count.push(c);
     }
-    sqlx::query(
-        "update buckets set used_bytes = v.used, reserved_bytes = v.reserved, object_count = v.count
+    sqlx::query(&format!(
+        "update {table} set used_bytes = v.used, reserved_bytes = v.reserved, object_count = v.count
            from unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) as v(id, used, reserved, count)
-          where buckets.id = v.id",
-    )
-    .bind(&ids)
-    .bind(&used)
-    .bind(&reserved)
-    .bind(&count)
-    .execute(&mut *tx)
-    .await?;
-    let (mut ids, mut used, mut reserved, mut count) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for u in owners.values() {
-        ids.push(u.id);
-        used.push(u.used_bytes);
-        reserved.push(u.reserved_bytes);
-        count.push(u.object_count);
-    }
-    sqlx::query(
-        "update users set used_bytes = v.used, reserved_bytes = v.reserved, object_count = v.count
-           from unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[]) as v(id, used, reserved, count)
-          where users.id = v.id",
-    )
+          where {table}.id = v.id"
+    ))
     .bind(&ids)
     .bind(&used)
     .bind(&reserved)
