@@ -268,6 +268,7 @@ async fn commit_file(state: &AppState, bucket_id: Uuid, received: Received) -> R
         part_blobs: None,
         blob_id: file.pending.id.0,
         reservations: Vec::new(),
+        condition: None,
     };
     upload::commit(state, new, file.pending, reservation).await?;
     objects::get(&state.db, bucket_id, &key)

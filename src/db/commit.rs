@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbError;
-use super::objects::NewObject;
+use super::objects::{NewObject, WriteCondition};
 use super::settle::{self, Change};
 
 /// One object of a batch.
@@ -33,39 +33,43 @@ pub struct Committed {
 }
 
 /// Commits `items` in one transaction. The outer error means nothing was committed (the
-/// caller may retry the items one by one); an inner `DbError::QuotaExceeded` refuses that
-/// item alone. An item whose growth no longer fits (beyond its reservation, or with no
+/// caller may retry the items one by one); an inner `DbError::QuotaExceeded` or
+/// `DbError::ConditionFailed` refuses that item alone. An item whose growth no longer fits (beyond its reservation, or with no
 /// reservation under a limit set meanwhile) is taken out and the rest committed again, so a
 /// refusal undoes only its own object.
 pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Committed, DbError>>, DbError> {
     let mut refused = vec![false; items.len()];
     loop {
         let mut tx = db.begin().await?;
-        let live: Vec<usize> = (0..items.len()).filter(|i| !refused[*i]).collect();
-        let mut done = Vec::with_capacity(live.len());
-        for &i in &live {
-            done.push(write(&mut tx, items[i]).await?);
+        // Each item's outcome: written, or its condition failed (nothing of it written).
+        let mut outcomes: Vec<Option<(Committed, Growth)>> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            outcomes.push(match refused[i] {
+                true => None,
+                false => write(&mut tx, *item).await?,
+            });
         }
-        let changes: Vec<Change<'_>> = live
+        let written: Vec<usize> = (0..items.len()).filter(|i| outcomes[*i].is_some()).collect();
+        let changes: Vec<Change<'_>> = written
             .iter()
-            .zip(&done)
-            .map(|(&i, (_, change))| change.of(items[i].new))
+            .map(|&i| outcomes[i].as_ref().expect("written").1.of(items[i].new))
             .collect();
         let misfits = settle::settle(&mut tx, &changes).await?;
         if !misfits.is_empty() {
             tx.rollback().await?;
             for m in misfits {
-                refused[live[m]] = true;
+                refused[written[m]] = true;
             }
             continue;
         }
         tx.commit().await?;
-        let mut done = done.into_iter();
-        return Ok(refused
-            .iter()
-            .map(|r| match r {
-                true => Err(DbError::QuotaExceeded),
-                false => Ok(done.next().expect("one result per live item").0),
+        return Ok(outcomes
+            .into_iter()
+            .zip(&refused)
+            .map(|(outcome, refused)| match (outcome, refused) {
+                (Some((done, _)), _) => Ok(done),
+                (None, true) => Err(DbError::QuotaExceeded),
+                (None, false) => Err(DbError::ConditionFailed),
             })
             .collect());
     }
@@ -76,7 +80,9 @@ pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Commi
 /// commit) and its Last-Modified. For seeding rows in a transaction of the caller's; on
 /// `QuotaExceeded` the caller must roll that transaction back.
 pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Vec<Uuid>, OffsetDateTime), DbError> {
-    let (done, change) = write(tx, Commit { new, finished: None }).await?;
+    let (done, change) = write(tx, Commit { new, finished: None })
+        .await?
+        .ok_or(DbError::ConditionFailed)?;
     if !settle::settle(tx, &[change.of(new)]).await?.is_empty() {
         return Err(DbError::QuotaExceeded);
     }
@@ -103,80 +109,87 @@ impl Growth {
     }
 }
 
-/// Writes one object's row (and removes the multipart upload it completes).
-async fn write(tx: &mut PgConnection, item: Commit<'_>) -> Result<(Committed, Growth), DbError> {
-    let (old, at) = upsert(&mut *tx, item.new).await?;
+/// Writes one object's row (and removes the multipart upload it completes); `None`, with
+/// nothing written, if its condition does not hold.
+async fn write(tx: &mut PgConnection, item: Commit<'_>) -> Result<Option<(Committed, Growth)>, DbError> {
+    let Some((old, at)) = upsert(&mut *tx, item.new).await? else {
+        return Ok(None);
+    };
     if let Some(id) = item.finished {
         super::multipart::delete(&mut *tx, id).await?;
+        super::completed::remember(&mut *tx, id, item.new).await?;
     }
     let replaced = old.as_ref().map(|o| o.1);
-    Ok((
+    Ok(Some((
         Committed {
             displaced: old.map_or_else(Vec::new, |(blob, _, parts)| super::objects::blobs_of(blob, parts)),
             at,
         },
         Growth { replaced },
-    ))
+    )))
 }
 
 /// Makes `new` the visible version of its key and returns the version it replaced (blob,
-/// size and part blobs) and the commit time. The existing row is locked before it is replaced, so two
+/// size and part blobs) and the commit time, in one round trip (the `upsert_object`
+/// function, migration 0019). The existing row is locked before it is replaced, so two
 /// concurrent overwrites each see and hand back the blob they displaced: no blob is
-/// orphaned.
-async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<(Option<Replaced>, OffsetDateTime), DbError> {
+/// orphaned. `None`, with nothing written, if `new`'s condition does not hold for the row
+/// it would replace.
+async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option<Replaced>, OffsetDateTime)>, DbError> {
     let h = &new.headers;
-    loop {
-        let old: Option<Replaced> = sqlx::query_as(
-            "select blob_id, size, part_blobs from objects where bucket_id = $1 and key = $2 for update",
-        )
-        .bind(new.bucket_id)
-        .bind(&new.key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let sql = if old.is_some() {
-            "update objects set size = $3, etag = $4, md5 = $5, sha256 = $6, content_type = $7,
-                    content_disposition = $8, content_encoding = $9, content_language = $10,
-                    cache_control = $11, expires = $12, user_metadata = $13, blob_id = $14,
-                    checksums = $16, checksum_type = $17, parts_count = $18, tags = $19, part_sizes = $20,
-                    part_blobs = $21, updated_at = now()
-              where bucket_id = $1 and key = $2
-             returning updated_at"
-        } else {
-            "insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
-                    content_disposition, content_encoding, content_language, cache_control,
-                    expires, user_metadata, blob_id, checksums, checksum_type, parts_count, tags, part_sizes,
-                    part_blobs)
-             values ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $17, $18, $19, $20, $21)
-             on conflict (bucket_id, key) do nothing
-             returning updated_at"
-        };
-        let done: Option<OffsetDateTime> = sqlx::query_scalar(sql)
-            .bind(new.bucket_id)
-            .bind(&new.key)
-            .bind(new.size)
-            .bind(&new.etag)
-            .bind(new.md5.as_deref())
-            .bind(new.sha256.as_deref())
-            .bind(h.content_type.as_deref())
-            .bind(h.content_disposition.as_deref())
-            .bind(h.content_encoding.as_deref())
-            .bind(h.content_language.as_deref())
-            .bind(h.cache_control.as_deref())
-            .bind(h.expires)
-            .bind(Json(&h.user_metadata))
-            .bind(new.blob_id)
-            .bind(Uuid::new_v4())
-            .bind(Json(&new.checksums))
-            .bind(new.checksum_type.as_deref())
-            .bind(new.parts_count)
-            .bind(Json(&h.tags))
-            .bind(new.part_sizes.as_deref())
-            .bind(new.part_blobs.as_deref())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(at) = done {
-            return Ok((old, at));
-        }
-        // A concurrent insert of the same key won the race; lock its row and replace it.
+    let (condition, condition_etag) = match &new.condition {
+        None => (None, None),
+        Some(WriteCondition::Absent) => (Some("absent"), None),
+        Some(WriteCondition::Present) => (Some("present"), None),
+        Some(WriteCondition::Etag(e)) => (Some("etag"), Some(e.as_str())),
+    };
+    let row: UpsertRow = sqlx::query_as(
+        "select old_blob, old_size, old_part_blobs, committed_at, condition_failed
+           from upsert_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                              $17, $18, $19, $20, $21, $22, $23)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(new.bucket_id)
+    .bind(&new.key)
+    .bind(new.size)
+    .bind(&new.etag)
+    .bind(new.md5.as_deref())
+    .bind(new.sha256.as_deref())
+    .bind(h.content_type.as_deref())
+    .bind(h.content_disposition.as_deref())
+    .bind(h.content_encoding.as_deref())
+    .bind(h.content_language.as_deref())
+    .bind(h.cache_control.as_deref())
+    .bind(h.expires)
+    .bind(Json(&h.user_metadata))
+    .bind(new.blob_id)
+    .bind(Json(&new.checksums))
+    .bind(new.checksum_type.as_deref())
+    .bind(new.parts_count)
+    .bind(Json(&h.tags))
+    .bind(new.part_sizes.as_deref())
+    .bind(new.part_blobs.as_deref())
+    .bind(condition)
+    .bind(condition_etag)
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.condition_failed {
+        return Ok(None);
     }
+    let at = row.committed_at.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))?;
+    let old = match (row.old_blob, row.old_size) {
+        (Some(blob), Some(size)) => Some((blob, size, row.old_part_blobs)),
+        _ => None,
+    };
+    Ok(Some((old, at)))
+}
+
+/// What `upsert_object` returns.
+#[derive(sqlx::FromRow)]
+struct UpsertRow {
+    old_blob: Option<Uuid>,
+    old_size: Option<i64>,
+    old_part_blobs: Option<Vec<Uuid>>,
+    committed_at: Option<OffsetDateTime>,
+    condition_failed: bool,
 }

@@ -6,6 +6,7 @@ pub mod access_keys;
 pub mod blobs;
 pub mod buckets;
 pub mod commit;
+pub mod completed;
 pub mod history;
 pub mod invalidation;
 pub mod leases;
@@ -41,6 +42,9 @@ pub enum DbError {
     /// Settling an upload would exceed a quota (its object grew past what it reserved).
     #[error("quota exceeded")]
     QuotaExceeded,
+    /// A conditional write's condition no longer held at commit (another write won).
+    #[error("the write's condition no longer holds")]
+    ConditionFailed,
     /// PostgreSQL did not answer at startup within [`CONNECT_TIMEOUT`].
     #[error("could not reach PostgreSQL at {0} within {secs} s", secs = CONNECT_TIMEOUT.as_secs())]
     Unreachable(String),

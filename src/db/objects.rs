@@ -142,6 +142,30 @@ const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_d
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
      blob_id, part_blobs, created_at, updated_at";
 
+/// A condition on the object a write replaces, checked under the row's lock in the commit
+/// (S3's conditional writes), so concurrent writers on any instance see each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// No object may be under the key (`If-None-Match: *`).
+    Absent,
+    /// An object must be under the key (`If-Match: *`).
+    Present,
+    /// The object under the key must have this ETag, unquoted (`If-Match: "etag"`).
+    Etag(String),
+}
+
+impl WriteCondition {
+    /// Whether the condition holds for the object under the key (its ETag), if any.
+    pub fn holds(&self, current: Option<&str>) -> bool {
+        match (self, current) {
+            (WriteCondition::Absent, current) => current.is_none(),
+            (WriteCondition::Present, current) => current.is_some(),
+            (WriteCondition::Etag(want), Some(etag)) => want == etag,
+            (WriteCondition::Etag(_), None) => false,
+        }
+    }
+}
+
 /// What a finished upload or copy commits.
 #[derive(Debug, Clone)]
 pub struct NewObject {
@@ -176,6 +200,8 @@ pub struct NewObject {
     /// The quota reservations the upload made (one, or one per multipart part), settled by
     /// the commit.
     pub reservations: Vec<Uuid>,
+    /// A condition on the object it replaces (a conditional write).
+    pub condition: Option<WriteCondition>,
 }
 
 /// The blobs a row owns: its part blobs when it has them, else its one blob.

@@ -94,6 +94,28 @@ pub async fn release(db: impl PgExecutor<'_>, id: Uuid) -> Result<i64, DbError> 
     Ok(released.unwrap_or(0))
 }
 
+/// Moves the bytes of reservations `others` (bytes only, no object slot: `Target::Part`)
+/// onto reservation `into` and deletes them, in one transaction; `false` (and nothing
+/// changed) if `into` is gone.
+pub async fn merge(db: &sqlx::PgPool, into: Uuid, others: &[Uuid]) -> Result<bool, DbError> {
+    let mut tx = db.begin().await?;
+    let moved = sqlx::query(
+        "with gone as (delete from reservations where id = any($2) returning bytes)
+         update reservations set bytes = bytes + (select coalesce(sum(bytes), 0) from gone)
+          where id = $1",
+    )
+    .bind(into)
+    .bind(others)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// Releases every reservation past its expiry (parts of multipart uploads left open that
 /// long, and reservations from before instance leases).
 pub async fn release_expired(db: &mut PgConnection) -> Result<u64, DbError> {

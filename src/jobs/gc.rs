@@ -47,6 +47,7 @@ pub async fn collect(
     if !dry_run {
         let mut conn = state.db.acquire().await.map_err(DbError::from)?;
         report.expired_reservations = db::quota::release_expired(&mut conn).await?;
+        db::completed::forget_old(&mut *conn).await?;
     }
     let upload_cutoff = time::OffsetDateTime::now_utc() - upload_age;
     for upload in db::multipart::stale(&state.db, upload_cutoff).await? {

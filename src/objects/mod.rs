@@ -6,6 +6,7 @@
 
 pub mod buckets;
 pub mod commit;
+pub mod growing;
 pub mod hashing;
 pub mod integrity;
 pub mod keys;
@@ -54,6 +55,10 @@ pub enum UploadError {
     /// The commit would exceed a quota (`QuotaExceeded`).
     #[error(transparent)]
     Quota(#[from] quota::Limit),
+    /// A conditional write's condition held when the upload began, but another write
+    /// committed first (`ConditionalRequestConflict`, 409).
+    #[error("A conflicting operation occurred. If using PutObject you can retry the request.")]
+    ConditionConflict,
     /// The database failed (`InternalError`, or `ServiceUnavailable` when unreachable).
     #[error(transparent)]
     Db(DbError),
@@ -62,11 +67,21 @@ pub enum UploadError {
     Commit(String),
 }
 
+impl From<quota::QuotaError> for UploadError {
+    fn from(e: quota::QuotaError) -> Self {
+        match e {
+            quota::QuotaError::Exceeded(limit) => UploadError::Quota(limit),
+            quota::QuotaError::Db(e) => UploadError::Db(e),
+        }
+    }
+}
+
 /// The database layer's commit-time refusal is a quota refusal like any other.
 impl From<DbError> for UploadError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::QuotaExceeded => UploadError::Quota(quota::Limit::AtCommit),
+            DbError::ConditionFailed => UploadError::ConditionConflict,
             e => UploadError::Db(e),
         }
     }

@@ -137,3 +137,23 @@ pub async fn reserve(
         armed: true,
     })
 }
+
+/// Folds `held` (one upload's reservations, in order) into its first, which it returns: the
+/// counters already hold their sum, so only the rows change.
+pub async fn merge(db: &PgPool, mut held: Vec<Reservation>) -> Result<Reservation, QuotaError> {
+    let mut first = held.remove(0);
+    if held.is_empty() {
+        return Ok(first);
+    }
+    let others: Vec<Uuid> = held.iter().map(|r| r.id).collect();
+    if db::quota::merge(db, first.id, &others).await? {
+        for r in held {
+            r.settled();
+        }
+        Ok(first)
+    } else {
+        // The first is gone (the sweeper released it): the others go back on drop.
+        first.armed = false;
+        Err(QuotaError::Db(DbError::Sqlx(sqlx::Error::RowNotFound)))
+    }
+}

@@ -22,6 +22,7 @@ use crate::app::AppState;
 
 pub use super::integrity::{Expected, check_content_md5};
 use crate::db::objects::NewObject;
+use crate::objects::growing::Growing;
 use crate::objects::quota::Reservation;
 use crate::storage::parts::delete_all_in_background;
 use crate::storage::{BlobId, Storage, delete_in_background};
@@ -115,6 +116,63 @@ where
     })
     .await?;
     Ok((pending, digests))
+}
+
+/// Streams `body`, of unknown length (refused past `limit` bytes), into a new blob, hashing
+/// as it goes; with `growing`, each chunk is stored only once room for it is reserved
+/// ([`growing`](super::growing)). Returns the blob, its digests and the one reservation the
+/// growing ones were folded into.
+pub async fn receive_unsized<B>(
+    state: &AppState,
+    body: Option<B>,
+    limit: u64,
+    expected: Expected,
+    growing: Option<Growing>,
+) -> Result<(PendingBlob, Digests, Option<Reservation>), UploadError>
+where
+    B: Stream<Item = Result<Bytes, BodyError>> + Unpin + Send + 'static,
+{
+    let pending = PendingBlob::new(state.storage.clone());
+    let storage = state.storage.clone();
+    let id = pending.id;
+    let (digests, _len, reservation) = hash_through_unsized(body, expected, growing, |stream| async move {
+        storage.put_unsized(id, stream, limit).await
+    })
+    .await?;
+    Ok((pending, digests, reservation))
+}
+
+/// [`hash_through`] for a body of unknown length, with room reserved as it arrives when
+/// `growing` is given; returns the one reservation the growing ones were folded into.
+pub async fn hash_through_unsized<B, F, Fut, T>(
+    body: Option<B>,
+    expected: Expected,
+    growing: Option<Growing>,
+    sink: F,
+) -> Result<(Digests, T, Option<Reservation>), UploadError>
+where
+    B: Stream<Item = Result<Bytes, BodyError>> + Unpin + Send + 'static,
+    F: FnOnce(crate::storage::BlobStream) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::storage::StorageError>>,
+{
+    // The body is pumped through a channel: the sink needs a stream it owns (and `Sync`),
+    // while reserving needs the database between chunks.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let write = hash_through(
+        Some(tokio_stream::wrappers::ReceiverStream::new(rx)),
+        u64::MAX,
+        expected,
+        sink,
+    );
+    let (written, pumped) = tokio::join!(write, super::growing::pump(body, growing, tx));
+    // A refusal is why the write failed, if it did.
+    let growing = pumped?;
+    let (digests, out) = written?;
+    let reservation = match growing {
+        Some(g) => Some(g.finish().await?),
+        None => None,
+    };
+    Ok((digests, out, reservation))
 }
 
 /// Runs `sink` over the hashed body, then checks the body's own errors, the sink's result

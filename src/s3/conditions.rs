@@ -1,13 +1,15 @@
 //! Conditional requests: If-Match / If-Unmodified-Since and If-None-Match /
 //! If-Modified-Since, on reads (GetObject, HeadObject) and on copy sources
 //! (`x-amz-copy-source-if-*`). One pure decision ([`Conditions::evaluate`]) and its two
-//! answers: a read gets 412 or 304, a copy source 412 for any failed condition.
+//! answers: a read gets 412 or 304, a copy source 412 for any failed condition. And
+//! conditional writes (If-None-Match: `*`, If-Match), checked here before the body and again
+//! in the commit ([`WriteCondition`]).
 
 use s3s::dto::{ETagCondition, Timestamp};
-use s3s::s3_error;
+use s3s::{S3Result, s3_error};
 use time::OffsetDateTime;
 
-use crate::db::objects::Object;
+use crate::db::objects::{Object, WriteCondition};
 
 /// The four conditions of a request, as s3s parsed them.
 pub(super) struct Conditions<'a> {
@@ -94,6 +96,66 @@ fn not_modified(obj: &Object) -> s3s::S3Error {
     }
     err.set_headers(headers);
     err
+}
+
+/// A conditional write's condition (PutObject, CopyObject, CompleteMultipartUpload), from
+/// its If-Match and If-None-Match. S3 accepts only `*` in If-None-Match on writes, and not
+/// both headers at once.
+pub(super) fn write_condition(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<Option<WriteCondition>> {
+    Ok(match (if_match, if_none_match) {
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-Match with If-None-Match"
+            ));
+        }
+        (Some(ETagCondition::Any), None) => Some(WriteCondition::Present),
+        (Some(ETagCondition::ETag(e)), None) => Some(WriteCondition::Etag(e.value().to_owned())),
+        (None, Some(ETagCondition::Any)) => Some(WriteCondition::Absent),
+        (None, Some(ETagCondition::ETag(_))) => {
+            return Err(s3_error!(
+                NotImplemented,
+                "A header you provided implies functionality that is not implemented: If-None-Match accepts only *"
+            ));
+        }
+    })
+}
+
+/// [`write_condition`] from raw request headers (CopyObject's destination conditions, which
+/// s3s does not parse); a malformed value is `InvalidArgument`.
+pub(super) fn write_condition_of(headers: &http::HeaderMap) -> S3Result<Option<WriteCondition>> {
+    let parse = |name: http::header::HeaderName| {
+        headers
+            .get(&name)
+            .map(|v| {
+                ETagCondition::parse_http_header(v.as_bytes())
+                    .map_err(|_| s3_error!(InvalidArgument, "The {} header is malformed.", name))
+            })
+            .transpose()
+    };
+    let (if_match, if_none_match) = (parse(http::header::IF_MATCH)?, parse(http::header::IF_NONE_MATCH)?);
+    write_condition(if_match.as_ref(), if_none_match.as_ref())
+}
+
+/// Checks a conditional write against the object under its key now, before any byte is
+/// read: `412 PreconditionFailed` if it fails, and `404 NoSuchKey` for an If-Match with no
+/// object, as S3 answers. The commit checks the condition again under the row's lock; a
+/// write that won in between makes that `409 ConditionalRequestConflict`.
+pub(super) fn check_write(condition: Option<&WriteCondition>, current: Option<&Object>) -> S3Result<()> {
+    let Some(c) = condition else { return Ok(()) };
+    if c.holds(current.map(|o| o.etag.as_str())) {
+        return Ok(());
+    }
+    match (c, current) {
+        (WriteCondition::Present | WriteCondition::Etag(_), None) => {
+            Err(s3_error!(NoSuchKey, "The specified key does not exist."))
+        }
+        _ => Err(precondition_failed()),
+    }
 }
 
 #[cfg(test)]

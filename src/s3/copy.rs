@@ -58,6 +58,7 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let dest_bucket = owned_bucket(&req)?;
         let user_id = caller(&req)?.user_id;
+        let condition = super::conditions::write_condition_of(&req.headers)?;
         let input = req.input;
         check_key(&input.key)?;
         super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
@@ -97,6 +98,12 @@ impl GoDriveS3 {
             headers.tags = super::tagging::parse_header(input.tagging.as_deref())?;
         }
 
+        if condition.is_some() {
+            let current = db::objects::get(&self.state.db, dest_bucket, &input.key)
+                .await
+                .map_err(error::db)?;
+            super::conditions::check_write(condition.as_ref(), current.as_ref())?;
+        }
         // A copy counts like an upload of the source's size.
         let reservation = crate::objects::quota::reserve(
             &self.state.db,
@@ -131,6 +138,7 @@ impl GoDriveS3 {
             blob_id: pending.id.0,
             part_blobs: copied.part_blobs,
             reservations: Vec::new(),
+            condition,
         };
         let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;
         Ok(S3Response::new(CopyObjectOutput {

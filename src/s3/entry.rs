@@ -78,6 +78,7 @@ impl Edge {
                 context.clone(),
             )
         });
+        let req = super::length::mark(req);
         let mut resp = match self.service.call(req.map(s3s::Body::http_body)).await {
             Ok(r) => {
                 if r.status().is_client_error()

@@ -86,6 +86,9 @@ impl From<UploadError> for S3Error {
             }
             e @ UploadError::InvalidContentMd5 => S3Error::with_message(S3ErrorCode::InvalidDigest, e.to_string()),
             UploadError::Quota(limit) => quota_exceeded(limit),
+            e @ UploadError::ConditionConflict => {
+                S3Error::with_message(S3ErrorCode::ConditionalRequestConflict, e.to_string())
+            }
             UploadError::Db(e) => db(e),
             e @ UploadError::Commit(_) => internal(e),
         }

@@ -133,7 +133,8 @@ fn describe(obj: &Object, range: Option<&std::ops::Range<u64>>, o: Overrides<'_>
         expires: o.expires.clone().or(h.expires.map(Into::into)),
         metadata: h.user_metadata.into_iter().collect(),
         tag_count: (!h.tags.is_empty()).then_some(h.tags.len() as i32),
-        parts_count: part.and(obj.parts_count),
+        // Asked by part, an object not uploaded in parts is one part.
+        parts_count: part.map(|_| obj.parts_count.unwrap_or(1)),
     }
 }
 

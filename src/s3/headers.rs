@@ -15,6 +15,22 @@ fn sendable_metadata(name: &str, value: &str) -> bool {
         && crate::text::is_header_value(value)
 }
 
+/// The Content-Encoding to store: the one sent, without `aws-chunked`, which describes the
+/// request's transfer (the SDKs add it to the real one, as in `aws-chunked,gzip`) and is
+/// never stored or returned, as in S3. `None` if nothing else is left.
+pub fn stored_encoding(sent: Option<String>) -> Option<String> {
+    let sent = sent?;
+    if !sent.to_ascii_lowercase().contains("aws-chunked") {
+        return Some(sent);
+    }
+    let rest: Vec<&str> = sent
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!rest.is_empty()).then(|| rest.join(","))
+}
+
 /// Refuses stored headers that could not be sent back (`InvalidArgument`, 400): a control
 /// character other than HTAB in Content-Type, Content-Disposition, Content-Encoding,
 /// Content-Language, Cache-Control or a metadata value, or a metadata name that is empty or
@@ -97,5 +113,16 @@ mod tests {
             assert_eq!(sent.cache_control.as_deref(), Some("no-store"));
             assert!(check(&sent).is_ok(), "{sent:?}");
         }
+    }
+
+    #[test]
+    fn aws_chunked_is_never_stored() {
+        let stored = |s: &str| super::stored_encoding(Some(s.to_owned()));
+        assert_eq!(stored("aws-chunked"), None);
+        assert_eq!(stored("aws-chunked,gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored("gzip, AWS-Chunked").as_deref(), Some("gzip"));
+        assert_eq!(stored("gzip").as_deref(), Some("gzip"));
+        assert_eq!(stored("br,gzip").as_deref(), Some("br,gzip"));
+        assert_eq!(super::stored_encoding(None), None);
     }
 }

@@ -51,13 +51,44 @@ const XML_BODY_OPERATIONS: &[&str] = &[
     "SelectObjectContent",
 ];
 
-/// Refuses what no operation can serve: an XML body declared over [`MAX_XML_BODY`]
+/// Subresources of S3 operations that s3s 0.14 does not know, and would route as another
+/// operation, by method and path alone: `DELETE /bucket?metadataConfiguration` as
+/// DeleteBucket, `PUT /bucket/key?renameObject` or `?encryption` as PutObject, `PUT
+/// /bucket?abac` as CreateBucket. GoDrive implements none of them: they are answered
+/// `NotImplemented` before they can act as something else.
+const UNROUTED_SUBRESOURCES: &[&str] = &[
+    "abac",
+    "metadataConfiguration",
+    "metadataInventoryTable",
+    "metadataJournalTable",
+    "metadataTable",
+    "renameObject",
+];
+
+/// The subresources above, and `?encryption` on an object (UpdateObjectEncryption; on a
+/// bucket it is PutBucketEncryption, which s3s knows).
+fn unrouted_subresource(query: Option<&str>, on_object: bool) -> Option<&str> {
+    query?
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+        .find(|name| UNROUTED_SUBRESOURCES.contains(name) || (on_object && *name == "encryption"))
+}
+
+/// Refuses what no operation can serve: a subresource s3s would route as another operation
+/// (`NotImplemented`), an XML body declared over [`MAX_XML_BODY`]
 /// (`EntityTooLarge`, before a byte of it is read) or sent chunked with no length
 /// (`MissingContentLength`; any other body without a declared length is cut at the same
 /// size by s3s's `xml_max_body_size`), and a control character in the object
 /// key or in any query parameter (`InvalidArgument`): prefixes, markers, delimiters, upload
 /// ids and `response-*` overrides go to SQL or back out as headers, where they cannot.
 pub fn check(cx: &S3AccessContext<'_>) -> S3Result<()> {
+    let on_object = matches!(cx.s3_path(), S3Path::Object { .. });
+    if let Some(name) = unrouted_subresource(cx.uri().query(), on_object) {
+        return Err(s3_error!(
+            NotImplemented,
+            "A header or query parameter you provided implies functionality that is not implemented: {name}"
+        ));
+    }
     if XML_BODY_OPERATIONS.contains(&cx.s3_op().name()) {
         let declared = ["content-length", "x-amz-decoded-content-length"]
             .iter()
@@ -111,6 +142,24 @@ fn control_in_query(query: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subresources_s3s_would_misroute_are_found() {
+        assert_eq!(
+            unrouted_subresource(Some("metadataConfiguration"), false),
+            Some("metadataConfiguration")
+        );
+        assert_eq!(
+            unrouted_subresource(Some("x-id=PutObject&renameObject"), true),
+            Some("renameObject")
+        );
+        assert_eq!(unrouted_subresource(Some("encryption"), true), Some("encryption"));
+        assert_eq!(unrouted_subresource(Some("encryption"), false), None);
+        assert_eq!(unrouted_subresource(Some("abac="), false), Some("abac"));
+        assert_eq!(unrouted_subresource(Some("list-type=2&prefix=abac"), false), None);
+        assert_eq!(unrouted_subresource(Some("uploads"), true), None);
+        assert_eq!(unrouted_subresource(None, true), None);
+    }
 
     #[test]
     fn control_characters_are_found_in_any_query_parameter() {

@@ -17,6 +17,7 @@ pub mod get;
 pub mod headers;
 pub mod host;
 pub mod input;
+mod length;
 pub mod list;
 pub mod multipart;
 pub mod object;

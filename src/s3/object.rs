@@ -6,6 +6,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::{self, NewObject, Object};
+use crate::objects::growing::Growing;
 use crate::objects::quota::Target;
 use crate::objects::stored;
 use crate::objects::upload::{self, check_content_md5};
@@ -31,26 +32,10 @@ macro_rules! set_checksums {
 }
 pub(super) use set_checksums;
 
-/// S3's limit for a single PUT (5 GiB).
-pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub use super::length::MAX_PUT_SIZE;
 
 /// S3's limit for keys in one DeleteObjects request.
 const MAX_DELETE_KEYS: usize = 1000;
-
-/// The length an upload declares (Content-Length, or the decoded length of an aws-chunked
-/// body, which s3s puts there): required, and at most 5 GiB.
-pub fn declared_length(content_length: Option<i64>) -> S3Result<u64> {
-    let len = content_length
-        .ok_or_else(|| s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."))?;
-    let len = u64::try_from(len).map_err(|_| s3_error!(InvalidArgument, "Content-Length must not be negative."))?;
-    if len > MAX_PUT_SIZE {
-        return Err(s3_error!(
-            EntityTooLarge,
-            "Your proposed upload exceeds the maximum allowed object size."
-        ));
-    }
-    Ok(len)
-}
 
 /// The core's key rules (`objects::keys`), in S3's terms.
 pub fn check_key(key: &str) -> S3Result<()> {
@@ -82,7 +67,7 @@ macro_rules! headers_of {
         $crate::db::objects::Headers {
             content_type: $input.content_type,
             content_disposition: $input.content_disposition,
-            content_encoding: $input.content_encoding,
+            content_encoding: $crate::s3::headers::stored_encoding($input.content_encoding),
             content_language: $input.content_language,
             cache_control: $input.cache_control,
             expires: $input.expires.map(time::OffsetDateTime::from),
@@ -129,31 +114,53 @@ impl GoDriveS3 {
         check_key(&input.key)?;
         super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
         let tags = super::tagging::parse_header(input.tagging.as_deref())?;
-        let len = declared_length(input.content_length)?;
-        if input.if_match.is_some() || input.if_none_match.is_some() {
-            return Err(s3_error!(NotImplemented, "Conditional writes are not supported."));
+        let len = super::length::declared(input.content_length, &req.headers, &req.extensions)?;
+        let condition = super::conditions::write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        if condition.is_some() {
+            let current = objects::get(&self.state.db, bucket_id, &input.key)
+                .await
+                .map_err(error::db)?;
+            super::conditions::check_write(condition.as_ref(), current.as_ref())?;
         }
         check_metadata(input.metadata.as_ref())?;
         let headers = headers_of!(input, tags);
         super::headers::check(&headers)?;
 
         // Room is reserved before a byte of the body is read, when there is a limit to
-        // reserve against; a limit set meanwhile is still checked when the object commits.
-        let reservation = match limited {
-            true => Some(
-                crate::objects::quota::reserve(
-                    &self.state.db,
-                    self.state.instance_id,
-                    bucket_id,
-                    Target::Key(&input.key),
-                    len,
-                )
-                .await
-                .map_err(error::quota)?,
-            ),
-            false => None,
+        // reserve against (as the body arrives, for a body of unknown length); a limit set
+        // meanwhile is still checked when the object commits.
+        let state = &self.state;
+        let (pending, digests, reservation) = match len {
+            Some(len) => {
+                let reservation = match limited {
+                    true => Some(
+                        crate::objects::quota::reserve(
+                            &state.db,
+                            state.instance_id,
+                            bucket_id,
+                            Target::Key(&input.key),
+                            len,
+                        )
+                        .await
+                        .map_err(error::quota)?,
+                    ),
+                    false => None,
+                };
+                let (pending, digests) = upload::receive(state, input.body, len, expected).await?;
+                (pending, digests, reservation)
+            }
+            None => {
+                let growing = match limited {
+                    true => Some(
+                        Growing::start(&state.db, state.instance_id, bucket_id, Target::Key(&input.key))
+                            .await
+                            .map_err(error::quota)?,
+                    ),
+                    false => None,
+                };
+                upload::receive_unsized(state, input.body, MAX_PUT_SIZE, expected, growing).await?
+            }
         };
-        let (pending, digests) = upload::receive(&self.state, input.body, len, expected).await?;
         check_content_md5(input.content_md5.as_deref(), &digests.md5)?;
 
         let etag = hex::encode(digests.md5);
@@ -172,6 +179,7 @@ impl GoDriveS3 {
             part_blobs: None,
             blob_id: pending.id.0,
             reservations: Vec::new(),
+            condition,
         };
         upload::commit(&self.state, new, pending, reservation).await?;
         let mut out = PutObjectOutput {

@@ -228,8 +228,12 @@ pub struct StoredPart {
     pub blob: Option<BlobId>,
 }
 
-/// Stores part `number` (exactly `len` bytes) of the upload with handle `handle`: as a new
-/// blob of its own, or, for an upload begun before part blobs, inside the backend's upload
+/// The largest part of unknown length (S3's largest part).
+const MAX_UNSIZED_PART: u64 = 5 << 30;
+
+/// Stores part `number` (exactly `len` bytes, or, with no `len`, a body of unknown length
+/// of at most 5 GiB) of the upload with handle `handle`: as a new blob of its own, or, for
+/// an upload begun before part blobs (which needs a length), inside the backend's upload
 /// for blob `upload_blob`.
 pub async fn put_part(
     storage: &dyn Storage,
@@ -237,16 +241,20 @@ pub async fn put_part(
     handle: &str,
     number: i32,
     body: BlobStream,
-    len: u64,
+    len: Option<u64>,
 ) -> Result<StoredPart, StorageError> {
     if parts_are_blobs(handle) {
         let blob = BlobId::new();
-        storage.put(blob, body, len).await?;
+        match len {
+            Some(len) => storage.put(blob, body, len).await?,
+            None => storage.put_unsized(blob, body, MAX_UNSIZED_PART).await.map(drop)?,
+        }
         return Ok(StoredPart {
             token: blob.to_string(),
             blob: Some(blob),
         });
     }
+    let len = len.ok_or(StorageError::LengthMismatch { declared: 0, actual: 0 })?;
     let token = storage.put_part(upload_blob, handle, number, body, len).await?;
     Ok(StoredPart { token, blob: None })
 }

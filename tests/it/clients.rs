@@ -1,5 +1,6 @@
-//! The client compatibility suite (`tests/clients/run.sh`): aws cli, s3cmd, rclone and
-//! boto3, each with its default settings, against a fresh server on each backend.
+//! The client compatibility suite (`tests/clients/run.sh`): aws cli, s3cmd, rclone, boto3
+//! and the AWS SDK for JavaScript v3, each with its default settings, against a fresh
+//! server on each backend.
 
 use std::process::Command;
 
@@ -26,7 +27,7 @@ async fn run_suite(backend: Backend) {
         out.status.success(),
         "client suite failed on {backend:?}:\n{stdout}\n{stderr}"
     );
-    for client in ["aws", "s3cmd", "rclone", "boto3"] {
+    for client in ["aws", "s3cmd", "rclone", "boto3", "js"] {
         assert!(
             stdout.contains(&format!("=== {client}: OK")),
             "{client} did not pass:\n{stdout}"

@@ -210,3 +210,45 @@ async fn sigv2_presigned_urls_are_accepted() {
     let resp = reqwest::get(url_for(past, &u.secret)).await.unwrap();
     assert_eq!(resp.status().as_u16(), 403);
 }
+
+/// Operations s3s does not know are answered NotImplemented, never routed as another one:
+/// `DELETE ?metadataConfiguration` would otherwise delete the bucket, `PUT ?renameObject`
+/// write an object.
+#[tokio::test]
+async fn unknown_subresources_are_not_implemented_rather_than_misrouted() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("unrouted");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let send = |method: &'static str, path: String| {
+        let url = format!("{}{path}", srv.url());
+        let signed =
+            crate::common::sign_request(method, &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
+        let mut req = reqwest::Client::new().request(method.parse().unwrap(), &url);
+        for (k, v) in signed {
+            if k != "host" {
+                req = req.header(k, v);
+            }
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), xml_code(&resp.text().await.unwrap()))
+        }
+    };
+    for (method, path) in [
+        ("DELETE", format!("/{b}?metadataConfiguration")),
+        ("PUT", format!("/{b}?metadataJournalTable")),
+        ("GET", format!("/{b}?abac")),
+        ("PUT", format!("/{b}/k?renameObject")),
+        ("PUT", format!("/{b}/k?encryption")),
+    ] {
+        assert_eq!(
+            send(method, path.clone()).await,
+            (501, "NotImplemented".into()),
+            "{method} {path}"
+        );
+    }
+    s3.head_bucket().bucket(&b).send().await.unwrap();
+    assert!(s3.head_object().bucket(&b).key("k").send().await.is_err());
+}

@@ -47,6 +47,7 @@ async fn seed(srv: &TestServer, bucket: &str, keys: &BTreeSet<String>) {
             blob_id: Uuid::new_v4(),
             part_blobs: None,
             reservations: Vec::new(),
+            condition: None,
         };
         commit_put(&mut tx, &new).await.unwrap();
     }

@@ -175,7 +175,8 @@ async fn a_64_mib_upload_in_5_mib_parts_reads_back_byte_exact() {
             .await;
         assert_eq!(code_status(res).1, 400);
 
-        // Completing again is NoSuchUpload; nothing is left in progress or orphaned.
+        // Completing again (a client's retry) answers the same; nothing is left in progress
+        // or orphaned.
         let again = s3
             .complete_multipart_upload()
             .bucket(&b)
@@ -183,8 +184,9 @@ async fn a_64_mib_upload_in_5_mib_parts_reads_back_byte_exact() {
             .upload_id(&id)
             .multipart_upload(parts_of(&done))
             .send()
-            .await;
-        assert_eq!(code_status(again), ("NoSuchUpload".into(), 404));
+            .await
+            .unwrap();
+        assert_eq!(again.e_tag(), Some(want_etag.as_str()));
         assert_eq!(srv.open_uploads().await, (0, 0));
         srv.assert_no_orphans().await;
     }
@@ -605,4 +607,113 @@ async fn multipart_checksums_are_composite_or_full_object() {
             }
         }
     }
+}
+
+/// A client that timed out and retries CompleteMultipartUpload gets the same success, as
+/// from S3, not NoSuchUpload; an upload id never seen is still NoSuchUpload.
+#[tokio::test]
+async fn a_retried_completion_gets_the_same_answer() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("retry");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let up = s3
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("k")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap().to_owned();
+    let part = s3
+        .upload_part()
+        .bucket(&b)
+        .key("k")
+        .upload_id(&id)
+        .part_number(1)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .body(ByteStream::from(data(1000, 3)))
+        .send()
+        .await
+        .unwrap();
+    let list = CompletedMultipartUpload::builder()
+        .parts(
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .checksum_crc32(part.checksum_crc32().unwrap())
+                .build(),
+        )
+        .build();
+    let complete = || {
+        s3.complete_multipart_upload()
+            .bucket(&b)
+            .key("k")
+            .upload_id(&id)
+            .multipart_upload(list.clone())
+            .send()
+    };
+    let first = complete().await.unwrap();
+    let again = complete().await.unwrap();
+    assert_eq!(again.e_tag(), first.e_tag());
+    assert_eq!(again.checksum_crc32(), first.checksum_crc32());
+    assert_eq!(again.key(), Some("k"));
+    // Another key, or an upload id never seen: NoSuchUpload.
+    let res = s3
+        .complete_multipart_upload()
+        .bucket(&b)
+        .key("other")
+        .upload_id(&id)
+        .multipart_upload(list.clone())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NoSuchUpload".into(), 404));
+    let res = s3
+        .complete_multipart_upload()
+        .bucket(&b)
+        .key("k")
+        .upload_id(uuid::Uuid::new_v4().to_string())
+        .multipart_upload(list.clone())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NoSuchUpload".into(), 404));
+    assert_eq!(srv.object_rows().await, 1);
+}
+
+/// Asked by part number, an object not uploaded in parts is one part, as in S3.
+#[tokio::test]
+async fn a_single_part_object_read_by_part_number_is_one_part() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("onepart");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let body = data(5000, 9);
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let head = s3
+        .head_object()
+        .bucket(&b)
+        .key("k")
+        .part_number(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.parts_count(), Some(1));
+    assert_eq!(head.content_length(), Some(5000));
+    let got = s3.get_object().bucket(&b).key("k").part_number(1).send().await.unwrap();
+    assert_eq!(got.parts_count(), Some(1));
+    assert_eq!(got.body.collect().await.unwrap().to_vec(), body);
+    let res = s3.get_object().bucket(&b).key("k").part_number(2).send().await;
+    assert_eq!(code_status(res), ("InvalidPartNumber".into(), 416));
+    // Without a part number, no part count.
+    let plain = s3.head_object().bucket(&b).key("k").send().await.unwrap();
+    assert_eq!(plain.parts_count(), None);
 }

@@ -1,7 +1,7 @@
 //! CompleteMultipartUpload: validate the part list, then commit the object as its part
 //! blobs, in order (metadata only: no byte is written again); the blobs of parts left out
 //! of the list are dropped after the commit. A failure leaves the upload and its parts as
-//! they were, to retry. (An upload begun before parts were blobs is assembled into one blob
+//! they were, to retry; a retry after a success gets the same answer (`db::completed`). (An upload begun before parts were blobs is assembled into one blob
 //! by the backend first.) The pure steps (the list, the parts it chooses, the ETag and
 //! checksums they make) are in `parts`.
 
@@ -13,9 +13,11 @@ use s3s::{S3Request, S3Response, S3Result};
 use super::parts::{check_list, choose, combined_checksums, multipart_etag};
 use super::{MAX_PARTS, algorithm_of, no_such_upload, upload_id};
 use crate::checksum::Checksums;
+use crate::db::completed;
 use crate::db::multipart::{self, Part, Upload};
-use crate::db::objects::NewObject;
+use crate::db::objects::{self, NewObject, WriteCondition};
 use crate::objects::upload::{self, Expected, PendingBlob};
+use crate::s3::conditions::{check_write, write_condition};
 use crate::s3::object::set_checksums;
 use crate::s3::{GoDriveS3, error, owned_bucket};
 use crate::storage::parts::{delete_all_in_background, parts_are_blobs};
@@ -33,15 +35,28 @@ impl GoDriveS3 {
         let id = upload_id(&i.upload_id)?;
         let requested = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         check_list(&requested)?;
-        let upload = multipart::begin_complete(&self.state.db, id, bucket_id, &i.key)
+        let condition = write_condition(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+        let Some(upload) = multipart::begin_complete(&self.state.db, id, bucket_id, &i.key)
             .await
             .map_err(error::db)?
-            .ok_or_else(no_such_upload)?;
+        else {
+            // A retry of a completion that succeeded gets the same answer.
+            let done = completed::find(&self.state.db, id, bucket_id, &i.key)
+                .await
+                .map_err(error::db)?
+                .ok_or_else(no_such_upload)?;
+            return Ok(S3Response::new(CompleteMultipartUploadOutput {
+                bucket: Some(i.bucket.clone()),
+                key: Some(i.key.clone()),
+                location: Some(format!("/{}/{}", i.bucket, i.key)),
+                ..answer(done.etag, &done.checksums.0, done.checksum_type)
+            }));
+        };
         // Detached: once claimed, the completion runs to its end even if the client goes
         // away, so the upload is never left claimed and half done.
         let this = self.clone();
         let task = tokio::spawn(async move {
-            let result = this.complete(&upload, &requested, sent).await;
+            let result = this.complete(&upload, &requested, sent, condition).await;
             if result.is_err() {
                 // Give the upload back so the client can fix its request and retry.
                 multipart::cancel_complete(&this.state.db, id)
@@ -66,7 +81,14 @@ impl GoDriveS3 {
         upload: &Upload,
         requested: &[CompletedPart],
         sent: Expected,
+        condition: Option<WriteCondition>,
     ) -> S3Result<CompleteMultipartUploadOutput> {
+        if condition.is_some() {
+            let current = objects::get(&self.state.db, upload.bucket_id, &upload.key)
+                .await
+                .map_err(error::db)?;
+            check_write(condition.as_ref(), current.as_ref())?;
+        }
         let stored = self.stored_parts(upload).await?;
         let chosen = choose(requested, &stored)?;
         let etag = multipart_etag(&chosen).map_err(error::internal)?;
@@ -96,6 +118,7 @@ impl GoDriveS3 {
             part_blobs,
             // Every part's reservation settles here; parts left out give theirs back.
             reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
+            condition,
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.

@@ -16,7 +16,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
 use super::conditions::Conditions;
-use super::object::{MAX_PUT_SIZE, check_key, declared_length, headers_of, set_checksums};
+use super::object::{MAX_PUT_SIZE, check_key, headers_of, set_checksums};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
 use crate::db::multipart::{self, Upload};
@@ -185,29 +185,57 @@ impl GoDriveS3 {
         upload: &Upload,
         number: i32,
         body: Option<StreamingBlob>,
-        len: u64,
+        len: Option<u64>,
         expected: Expected,
         content_md5: Option<&str>,
     ) -> S3Result<upload::Digests> {
-        // Each part reserves its length before its body is read; the reservations settle
-        // when the upload completes and are released when it is aborted.
-        let reservation = crate::objects::quota::reserve(
-            &self.state.db,
-            self.state.instance_id,
-            upload.bucket_id,
-            crate::objects::quota::Target::Part,
-            len,
-        )
-        .await
-        .map_err(error::quota)?;
+        // Each part reserves its length before its body is read (a part of unknown length,
+        // as its bytes arrive); the reservations settle when the upload completes and are
+        // released when it is aborted.
         let blob = BlobId(upload.blob_id);
         let storage = self.state.storage.clone();
         let handle = upload.backend_upload.clone();
         let expected = expected.also(algorithm_of(upload));
-        let (digests, part) = upload::hash_through(body, len, expected, |stream| async move {
-            blob_parts::put_part(&*storage, blob, &handle, number, stream, len).await
-        })
-        .await?;
+        let (digests, part, reservation) = match len {
+            Some(len) => {
+                let reservation = crate::objects::quota::reserve(
+                    &self.state.db,
+                    self.state.instance_id,
+                    upload.bucket_id,
+                    crate::objects::quota::Target::Part,
+                    len,
+                )
+                .await
+                .map_err(error::quota)?;
+                let (digests, part) = upload::hash_through(body, len, expected, |stream| async move {
+                    blob_parts::put_part(&*storage, blob, &handle, number, stream, Some(len)).await
+                })
+                .await?;
+                (digests, part, reservation)
+            }
+            None => {
+                if !blob_parts::parts_are_blobs(&handle) {
+                    return Err(s3_error!(
+                        MissingContentLength,
+                        "You must provide the Content-Length HTTP header."
+                    ));
+                }
+                let growing = crate::objects::growing::Growing::start(
+                    &self.state.db,
+                    self.state.instance_id,
+                    upload.bucket_id,
+                    crate::objects::quota::Target::Part,
+                )
+                .await
+                .map_err(error::quota)?;
+                let (digests, part, reservation) =
+                    upload::hash_through_unsized(body, expected, Some(growing), |stream| async move {
+                        blob_parts::put_part(&*storage, blob, &handle, number, stream, None).await
+                    })
+                    .await?;
+                (digests, part, reservation.expect("a growing reservation"))
+            }
+        };
         let token = part.token;
         // A refused, unrecorded or replaced part is dropped now; gc collects anything missed.
         let drop_part = |token: String| {
@@ -277,7 +305,7 @@ impl GoDriveS3 {
         let i = req.input;
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
-        let len = declared_length(i.content_length)?;
+        let len = super::length::declared(i.content_length, &req.headers, &req.extensions)?;
         let digests = self
             .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
             .await?;
@@ -326,7 +354,7 @@ impl GoDriveS3 {
                 &upload,
                 number,
                 Some(StreamingBlob::wrap(body)),
-                len,
+                Some(len),
                 Expected::none(),
                 None,
             )
