@@ -87,11 +87,13 @@ impl S3Access for Authz {
             S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => Some(bucket.to_string()),
         };
         let access_key = creds.access_key.clone();
-        // Reads of objects, the hot path, are authorized from the cache (a change reaches it
-        // within milliseconds; at once when made through GoDrive). Anything else asks
-        // PostgreSQL: a write never lands in a bucket deleted a moment ago, and reserves
-        // against the limits of now.
-        let cached = matches!(cx.s3_op().name(), "GetObject" | "HeadObject");
+        // Reads and writes of objects, the hot paths, are authorized from the cache (a change
+        // reaches it within milliseconds; at once when made through GoDrive, which answers
+        // only once every instance dropped the entry). A PUT authorized from the cache is no
+        // looser than one authorized a moment earlier from PostgreSQL: its commit checks
+        // the limits of then, and cannot land in a bucket deleted meanwhile. Anything else
+        // asks PostgreSQL.
+        let cached = matches!(cx.s3_op().name(), "GetObject" | "HeadObject" | "PutObject");
         let (db, cache) = (&self.state.db, &self.state.auth_cache);
         let caller = match cached {
             true => cache.caller(db, &access_key, bucket.as_deref()).await,
