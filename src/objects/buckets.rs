@@ -33,12 +33,20 @@ pub fn valid_name(name: &str) -> bool {
         && !name.starts_with("xn--")
 }
 
-/// Checks a name for a new bucket: reserved first, then S3's rules.
+/// Prefixes and suffixes S3 keeps for its own names (access point aliases, directory
+/// buckets, examples), refused for new buckets.
+const S3_PREFIXES: &[&str] = &["sthree-", "amzn-s3-demo-"];
+const S3_SUFFIXES: &[&str] = &["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+/// Checks a name for a new bucket: reserved first, then S3's rules, and those S3 adds for
+/// new buckets only (no `.-` or `-.`, none of its own prefixes and suffixes). Existing
+/// buckets stay addressable under [`valid_name`].
 pub fn check(name: &str) -> Result<(), BucketNameError> {
     if RESERVED.contains(&name) {
         return Err(BucketNameError::Reserved);
     }
-    if !valid_name(name) {
+    let s3_own = S3_PREFIXES.iter().any(|p| name.starts_with(p)) || S3_SUFFIXES.iter().any(|s| name.ends_with(s));
+    if !valid_name(name) || name.contains(".-") || name.contains("-.") || s3_own {
         return Err(BucketNameError::Invalid);
     }
     Ok(())
@@ -90,5 +98,19 @@ mod tests {
         assert_eq!(check("v1"), Err(BucketNameError::Reserved));
         assert_eq!(check("Photos"), Err(BucketNameError::Invalid));
         assert_eq!(check("ab"), Err(BucketNameError::Invalid));
+        for bad in [
+            "my.-bucket",
+            "my-.bucket",
+            "sthree-data",
+            "amzn-s3-demo-x",
+            "data-s3alias",
+            "data--ol-s3",
+            "x.mrap",
+            "d--x-s3",
+            "t--table-s3",
+        ] {
+            assert_eq!(check(bad), Err(BucketNameError::Invalid), "{bad}");
+        }
+        assert_eq!(check("my-bucket.data"), Ok(()));
     }
 }

@@ -36,6 +36,15 @@ impl GoDriveS3 {
             Ok(_) => Ok(S3Response::new(CreateBucketOutput {
                 location: Some(format!("/{name}")),
             })),
+            // In us-east-1, S3 answers a repeated CreateBucket by the owner with success
+            // (and changes nothing); elsewhere with BucketAlreadyOwnedByYou.
+            Err(CreateBucketError::Taken { owner_id })
+                if owner_id == user_id && self.state.config.s3_region == "us-east-1" =>
+            {
+                Ok(S3Response::new(CreateBucketOutput {
+                    location: Some(format!("/{name}")),
+                }))
+            }
             Err(CreateBucketError::Taken { owner_id }) if owner_id == user_id => Err(s3_error!(
                 BucketAlreadyOwnedByYou,
                 "Your previous request to create the named bucket succeeded and you already own it."
@@ -59,29 +68,65 @@ impl GoDriveS3 {
         }))
     }
 
+    /// ListBuckets, by name, with `prefix` and pagination (`max-buckets`, 1 to 10,000; the
+    /// continuation token is the last name given, base64url-encoded).
     pub(super) async fn do_list_buckets(
         &self,
         req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
         let user_id = caller(&req)?.user_id;
+        let i = req.input;
+        let max = match i.max_buckets {
+            None => usize::MAX,
+            Some(n @ 1..=10_000) => n as usize,
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "max-buckets must be an integer between 1 and 10000"
+                ));
+            }
+        };
+        let after = match i.continuation_token.as_deref() {
+            None | Some("") => None,
+            Some(t) => Some(
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, t)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+            ),
+        };
         let rows = db::buckets::list_owned(&self.state.db, user_id)
             .await
             .map_err(super::error::db)?;
-        let buckets = rows
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let mut matching = rows
             .into_iter()
-            .map(|b| Bucket {
+            .filter(|b| b.name.starts_with(&prefix) && after.as_ref().is_none_or(|a| b.name.as_str() > a.as_str()))
+            .peekable();
+        let mut buckets = Vec::new();
+        while buckets.len() < max {
+            let Some(b) = matching.next() else { break };
+            buckets.push(Bucket {
                 name: Some(b.name),
                 creation_date: Some(b.created_at.into()),
                 bucket_region: Some(b.region),
-            })
-            .collect();
+            });
+        }
+        let next = match matching.peek() {
+            Some(_) => buckets
+                .last()
+                .and_then(|b| b.name.as_ref())
+                .map(|n| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, n.as_bytes())),
+            None => None,
+        };
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
+            continuation_token: next,
+            prefix: i.prefix,
             owner: Some(Owner {
                 id: Some(user_id.to_string()),
                 display_name: None,
             }),
-            ..Default::default()
         }))
     }
 

@@ -78,13 +78,23 @@ impl Edge {
                 context.clone(),
             )
         });
+        let request_id = header(http::header::HeaderName::from_static("x-request-id"));
         let req = super::length::mark(req);
-        let mut resp = match self.service.call(req.map(s3s::Body::http_body)).await {
-            Ok(r) => {
-                if r.status().is_client_error()
+        let called = match malformed_authorization(req.headers()) {
+            Some(refusal) => Ok(refusal),
+            None => self.service.call(req.map(s3s::Body::http_body)).await,
+        };
+        let mut resp = match called {
+            Ok(mut r) => {
+                if (r.status().is_client_error() || r.status().is_server_error())
                     && let Some(body) = r.body().bytes()
                 {
                     count_auth_refusal(&body);
+                    if let Some(doc) = request_id.as_deref().and_then(|id| with_request_id(&body, id)) {
+                        r.headers_mut()
+                            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(doc.len()));
+                        *r.body_mut() = s3s::Body::from(doc);
+                    }
                 }
                 r.map(Body::new)
             }
@@ -115,6 +125,35 @@ impl Edge {
         }
         resp
     }
+}
+
+/// S3's answer to an `Authorization` header that is empty or sent more than once: 403
+/// `AccessDenied` (s3s would read the first, or answer an empty one 400).
+fn malformed_authorization(headers: &http::HeaderMap) -> Option<s3s::HttpResponse> {
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let first = values.next()?;
+    if values.next().is_none() && !first.as_bytes().iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    s3s::s3_error!(
+        AccessDenied,
+        "The Authorization header is empty or sent more than once."
+    )
+    .to_http_response()
+    .ok()
+}
+
+/// The XML error document s3s serialized, with the request's id as its `RequestId` (s3s
+/// leaves it out), so it equals the `x-amz-request-id` header, as in S3. `None` if the body
+/// is no error document or already has one.
+fn with_request_id(body: &[u8], id: &str) -> Option<bytes::Bytes> {
+    let text = std::str::from_utf8(body).ok()?;
+    if text.contains("<RequestId>") {
+        return None;
+    }
+    let end = text.rfind("</Error>")?;
+    let id = id.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Some(format!("{}<RequestId>{id}</RequestId>{}", &text[..end], &text[end..]).into())
 }
 
 /// Counts an authentication refusal by its S3 error code. Most of them (a signature that
@@ -166,6 +205,18 @@ mod tests {
         text.lines()
             .find_map(|l| l.strip_prefix(&needle))
             .map_or(0.0, |v| v.trim().parse().unwrap())
+    }
+
+    #[test]
+    fn error_documents_carry_the_request_id() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code></Error>";
+        let out = with_request_id(doc, "abc<1>").unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><RequestId>abc&lt;1&gt;</RequestId></Error>"
+        );
+        assert!(with_request_id(&out, "x").is_none());
+        assert!(with_request_id(b"<ListBucketResult/>", "x").is_none());
     }
 
     #[test]

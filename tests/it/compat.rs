@@ -252,3 +252,66 @@ async fn unknown_subresources_are_not_implemented_rather_than_misrouted() {
     s3.head_bucket().bucket(&b).send().await.unwrap();
     assert!(s3.head_object().bucket(&b).key("k").send().await.is_err());
 }
+
+/// Every XML error names the request: its `RequestId` is the `x-amz-request-id` header, as
+/// in S3, for errors GoDrive makes and for those s3s makes before GoDrive sees the request.
+#[tokio::test]
+async fn xml_errors_carry_the_request_id_of_their_header() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = unique("reqid");
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
+    let url = format!("{}/{b}/missing", srv.url());
+    let signed = crate::common::sign_request("GET", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
+    let mut req = reqwest::Client::new().get(&url);
+    for (k, v) in signed {
+        if k != "host" {
+            req = req.header(k, v);
+        }
+    }
+    let unsigned = reqwest::Client::new().get(&url);
+    for (req, code) in [(req, "NoSuchKey"), (unsigned, "AccessDenied")] {
+        let resp = req.send().await.unwrap();
+        let header = resp.headers()["x-amz-request-id"].to_str().unwrap().to_owned();
+        let body = resp.text().await.unwrap();
+        assert_eq!(xml_code(&body), code);
+        let id = body
+            .split("<RequestId>")
+            .nth(1)
+            .and_then(|s| s.split("</RequestId>").next());
+        assert_eq!(id, Some(header.as_str()), "{body}");
+    }
+}
+
+/// An empty or a duplicated `Authorization` header is refused with 403, as in S3.
+#[tokio::test]
+async fn an_empty_or_duplicated_authorization_header_is_forbidden() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = unique("authz");
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
+    let url = format!("{}/{b}", srv.url());
+    let signed = crate::common::sign_request("GET", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
+    let auth = signed.iter().find(|(k, _)| k == "authorization").unwrap().1.clone();
+    let with = |values: &[&str]| {
+        let mut req = reqwest::Client::new().get(&url);
+        for (k, v) in &signed {
+            if k != "host" && k != "authorization" {
+                req = req.header(k, v);
+            }
+        }
+        for v in values {
+            req = req.header("authorization", *v);
+        }
+        req
+    };
+    for (label, values) in [("empty", vec![""]), ("duplicated", vec![auth.as_str(), auth.as_str()])] {
+        let resp = with(&values).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        assert_eq!(status, 403, "{label}: {body}");
+        assert!(!xml_code(&body).is_empty(), "{label}: {body}");
+    }
+    // The same request with one header is served.
+    assert_eq!(with(&[auth.as_str()]).send().await.unwrap().status().as_u16(), 200);
+}
