@@ -694,6 +694,8 @@ async fn bench(args: &[String]) {
                 }
                 _ => (conc * 2).clamp(8, if quick { 16 } else { 48 }),
             };
+            // `BENCH_N`: requests per workload, to lengthen one for a profile.
+            let n = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(n);
             for op in ["PUT", "GET"] {
                 if label == "10MB" && op == "GET" {
                     continue;

@@ -4,6 +4,12 @@
 -- locked and replaced on the next pass of the loop, so the blob it displaced is always
 -- handed back and never orphaned.
 --
+-- An object's own canned ACL (S3 PutObject / CopyObject / PutObjectAcl `x-amz-acl`): null
+-- is private, the default; otherwise 'public-read', 'public-read-write' or
+-- 'authenticated-read' (served to others only when GODRIVE_ALLOW_PUBLIC_BUCKETS is on). A
+-- new version of an object has its own ACL, so the upsert sets it.
+alter table objects add column acl text;
+
 -- p_condition: null (none), 'absent' (If-None-Match: *), 'present' (If-Match: *) or
 -- 'etag' (If-Match: p_condition_etag). When it does not hold, nothing is written and
 -- condition_failed is true.
@@ -12,7 +18,7 @@ create function upsert_object(
     p_content_type text, p_content_disposition text, p_content_encoding text,
     p_content_language text, p_cache_control text, p_expires timestamptz, p_user_metadata jsonb,
     p_blob uuid, p_checksums jsonb, p_checksum_type text, p_parts_count integer, p_tags jsonb,
-    p_part_sizes bigint[], p_part_blobs uuid[], p_condition text, p_condition_etag text,
+    p_part_sizes bigint[], p_part_blobs uuid[], p_condition text, p_condition_etag text, p_acl text,
     out old_blob uuid, out old_size bigint, out old_part_blobs uuid[], out committed_at timestamptz,
     out condition_failed boolean)
 language plpgsql as $$
@@ -44,7 +50,8 @@ begin
                    cache_control = p_cache_control, expires = p_expires,
                    user_metadata = p_user_metadata, blob_id = p_blob, checksums = p_checksums,
                    checksum_type = p_checksum_type, parts_count = p_parts_count, tags = p_tags,
-                   part_sizes = p_part_sizes, part_blobs = p_part_blobs, updated_at = now()
+                   part_sizes = p_part_sizes, part_blobs = p_part_blobs, acl = p_acl,
+                   updated_at = now()
              where bucket_id = p_bucket and key = p_key
             returning updated_at into committed_at;
             return;
@@ -52,11 +59,11 @@ begin
         insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                              content_disposition, content_encoding, content_language,
                              cache_control, expires, user_metadata, blob_id, checksums,
-                             checksum_type, parts_count, tags, part_sizes, part_blobs)
+                             checksum_type, parts_count, tags, part_sizes, part_blobs, acl)
         values (p_id, p_bucket, p_key, p_size, p_etag, p_md5, p_sha256, p_content_type,
                 p_content_disposition, p_content_encoding, p_content_language, p_cache_control,
                 p_expires, p_user_metadata, p_blob, p_checksums, p_checksum_type, p_parts_count,
-                p_tags, p_part_sizes, p_part_blobs)
+                p_tags, p_part_sizes, p_part_blobs, p_acl)
         on conflict (bucket_id, key) do nothing
         returning updated_at into committed_at;
         if found then

@@ -23,6 +23,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(one, remove))
         .routes(routes!(set_quota))
+        .routes(routes!(set_public))
 }
 
 /// `{"name"}`.
@@ -42,6 +43,9 @@ pub struct BucketView {
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whether anyone may read its objects without signing (a public canned ACL or bucket
+    /// policy, set here or through S3).
+    pub public: bool,
 }
 
 impl From<db::buckets::Bucket> for BucketView {
@@ -50,8 +54,49 @@ impl From<db::buckets::Bucket> for BucketView {
             id: b.id,
             name: b.name,
             created_at: b.created_at,
+            public: b.public,
         }
     }
+}
+
+/// `{"public"}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Publicity {
+    /// true: anyone may read every object (not list the bucket); false: private again.
+    pub public: bool,
+}
+
+/// Makes a bucket public (a bucket policy allowing everyone `s3:GetObject` on every object,
+/// the one S3 clients would set) or private again (no policy, canned ACL `private`).
+/// Needs `GODRIVE_ALLOW_PUBLIC_BUCKETS` to make it public.
+#[utoipa::path(put, path = "/buckets/{id}/public", tag = "buckets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), request_body = Publicity, responses((status = 200, body = BucketView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "public_buckets_disabled", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
+async fn set_public(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(p): AppJson<Publicity>,
+) -> Result<Json<BucketView>, ApiError> {
+    let bucket = owned(&state, user.id, id).await?;
+    if p.public {
+        if !state.config.allow_public_buckets {
+            return Err(ApiError::PublicBucketsDisabled);
+        }
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "GoDrivePublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{}/*", bucket.name),
+            }],
+        });
+        db::buckets::set_policy(&state.db, id, Some(&policy.to_string())).await?;
+    } else {
+        db::buckets::set_policy(&state.db, id, None).await?;
+        db::buckets::set_acl(&state.db, id, "private").await?;
+    }
+    Ok(Json(owned(&state, user.id, id).await?.into()))
 }
 
 /// The caller's bucket by id; another user's is 404, exactly like a missing one.

@@ -45,6 +45,10 @@ pub enum ApiError {
     /// 403 `forbidden`: authenticated, but not allowed (admin routes).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403 `public_buckets_disabled`: making a bucket public needs
+    /// `GODRIVE_ALLOW_PUBLIC_BUCKETS`.
+    #[error("public buckets are disabled on this server (GODRIVE_ALLOW_PUBLIC_BUCKETS)")]
+    PublicBucketsDisabled,
     /// 403 `account_disabled`: the user is disabled.
     #[error("this account is disabled")]
     AccountDisabled,
@@ -85,6 +89,7 @@ impl ApiError {
             InvalidCredentials => ("invalid_credentials", StatusCode::UNAUTHORIZED),
             InvalidRefreshToken => ("invalid_refresh_token", StatusCode::UNAUTHORIZED),
             Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
+            PublicBucketsDisabled => ("public_buckets_disabled", StatusCode::FORBIDDEN),
             AccountDisabled => ("account_disabled", StatusCode::FORBIDDEN),
             NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
             EmailTaken => ("email_taken", StatusCode::CONFLICT),

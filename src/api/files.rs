@@ -269,6 +269,7 @@ async fn commit_file(state: &AppState, bucket_id: Uuid, received: Received) -> R
         blob_id: file.pending.id.0,
         reservations: Vec::new(),
         condition: None,
+        acl: None,
     };
     upload::commit(state, new, file.pending, reservation).await?;
     objects::get(&state.db, bucket_id, &key)

@@ -85,6 +85,8 @@ settings! {
     GODRIVE_TRUSTED_PROXIES: Vec<ipnet::IpNet>;
     /// Largest file the JSON upload accepts.
     GODRIVE_MAX_UPLOAD_BYTES: u64 = "100000000";
+    /// Whether buckets and objects may be made public (canned ACLs, bucket policies).
+    GODRIVE_ALLOW_PUBLIC_BUCKETS: bool = "false";
     /// Storage quota of new users in bytes; unset means unlimited.
     GODRIVE_DEFAULT_QUOTA_BYTES: Option<u64>;
     /// Browser origins allowed to call `/v1` (comma-separated, or `*`).

@@ -20,6 +20,10 @@ pub struct Bucket {
     pub region: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// Whether its canned ACL or its policy makes it public (read by the queries that
+    /// list and show a user's buckets; false elsewhere).
+    #[sqlx(default)]
+    pub public: bool,
 }
 
 /// Why creating a bucket failed.
@@ -105,12 +109,13 @@ pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucke
 
 /// The buckets a user owns, by name.
 pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<Bucket>, DbError> {
-    Ok(
-        sqlx::query_as("select id, name, owner_id, region, created_at from buckets where owner_id = $1 order by name")
-            .bind(owner_id)
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as(
+        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public
+               from buckets where owner_id = $1 order by name",
     )
+    .bind(owner_id)
+    .fetch_all(db)
+    .await?)
 }
 
 /// What deleting an empty bucket found.
@@ -157,13 +162,14 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
 
 /// A bucket by id, only if `owner_id` owns it.
 pub async fn get_owned(db: impl PgExecutor<'_>, id: Uuid, owner_id: Uuid) -> Result<Option<Bucket>, DbError> {
-    Ok(
-        sqlx::query_as("select id, name, owner_id, region, created_at from buckets where id = $1 and owner_id = $2")
-            .bind(id)
-            .bind(owner_id)
-            .fetch_optional(db)
-            .await?,
+    Ok(sqlx::query_as(
+        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public
+               from buckets where id = $1 and owner_id = $2",
     )
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// What deleting a bucket with its contents leaves for the caller to remove from the
@@ -234,4 +240,61 @@ pub async fn cors_by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<
         .bind(name)
         .fetch_optional(db)
         .await?)
+}
+
+/// What serving a bucket to someone other than its owner depends on.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Access {
+    /// The bucket.
+    pub id: Uuid,
+    /// Its owner, who is charged for what others store in it.
+    pub owner_id: Uuid,
+    /// Its canned ACL (`private`, `public-read`, `public-read-write`, `authenticated-read`).
+    pub acl: String,
+    /// Its bucket policy, as sent.
+    pub policy: Option<String>,
+    /// Whether its owner has a quota or it has a limit.
+    pub limited: bool,
+}
+
+/// The access settings of the bucket named `name`, unless it does not exist or its owner
+/// is disabled.
+pub async fn access(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Access>, DbError> {
+    Ok(sqlx::query_as(
+        "select b.id, b.owner_id, b.acl, b.policy,
+                (u.quota_bytes is not null or b.max_bytes is not null or b.max_objects is not null) as limited
+           from buckets b join users u on u.id = b.owner_id and not u.disabled
+          where b.name = $1",
+    )
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Sets a bucket's canned ACL.
+pub async fn set_acl(db: impl PgExecutor<'_>, id: Uuid, acl: &str) -> Result<(), DbError> {
+    sqlx::query("update buckets set acl = $2 where id = $1")
+        .bind(id)
+        .bind(acl)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A bucket's canned ACL and policy.
+pub async fn acl_and_policy(db: impl PgExecutor<'_>, id: Uuid) -> Result<(String, Option<String>), DbError> {
+    Ok(sqlx::query_as("select acl, policy from buckets where id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Sets (or, with `None`, deletes) a bucket's policy.
+pub async fn set_policy(db: impl PgExecutor<'_>, id: Uuid, policy: Option<&str>) -> Result<(), DbError> {
+    sqlx::query("update buckets set policy = $2 where id = $1")
+        .bind(id)
+        .bind(policy)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -146,7 +146,7 @@ async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option
     let row: UpsertRow = sqlx::query_as(
         "select old_blob, old_size, old_part_blobs, committed_at, condition_failed
            from upsert_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                              $17, $18, $19, $20, $21, $22, $23)",
+                              $17, $18, $19, $20, $21, $22, $23, $24)",
     )
     .bind(Uuid::new_v4())
     .bind(new.bucket_id)
@@ -171,6 +171,7 @@ async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option
     .bind(new.part_blobs.as_deref())
     .bind(condition)
     .bind(condition_etag)
+    .bind(new.acl.as_deref())
     .fetch_one(&mut *tx)
     .await?;
     if row.condition_failed {

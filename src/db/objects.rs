@@ -64,6 +64,9 @@ pub struct Object {
     pub blob_id: Uuid,
     /// The blobs of the parts, in order, for a multipart object stored as its parts.
     pub part_blobs: Option<Vec<Uuid>>,
+    /// Its own canned ACL, when not private (`public-read`, `public-read-write`,
+    /// `authenticated-read`).
+    pub acl: Option<String>,
     /// Last-Modified.
     pub updated_at: OffsetDateTime,
 }
@@ -112,6 +115,7 @@ struct ObjectRow {
     part_sizes: Option<Vec<i64>>,
     blob_id: Uuid,
     part_blobs: Option<Vec<Uuid>>,
+    acl: Option<String>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -133,6 +137,7 @@ impl From<ObjectRow> for Object {
             part_sizes: r.part_sizes,
             blob_id: r.blob_id,
             part_blobs: r.part_blobs,
+            acl: r.acl,
             updated_at: r.updated_at,
         }
     }
@@ -140,7 +145,7 @@ impl From<ObjectRow> for Object {
 
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
-     blob_id, part_blobs, created_at, updated_at";
+     blob_id, part_blobs, acl, created_at, updated_at";
 
 /// A condition on the object a write replaces, checked under the row's lock in the commit
 /// (S3's conditional writes), so concurrent writers on any instance see each other.
@@ -202,6 +207,32 @@ pub struct NewObject {
     pub reservations: Vec<Uuid>,
     /// A condition on the object it replaces (a conditional write).
     pub condition: Option<WriteCondition>,
+    /// Its canned ACL when not private.
+    pub acl: Option<String>,
+}
+
+/// The canned ACL of the object under `key`: `None` if there is no such object,
+/// `Some(None)` if it is private.
+pub async fn acl_of(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Result<Option<Option<String>>, DbError> {
+    Ok(
+        sqlx::query_scalar("select acl from objects where bucket_id = $1 and key = $2")
+            .bind(bucket_id)
+            .bind(key)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Sets the canned ACL of the object under `key` (`None`: private); `false` if there is no
+/// such object.
+pub async fn set_acl(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str, acl: Option<&str>) -> Result<bool, DbError> {
+    let done = sqlx::query("update objects set acl = $3 where bucket_id = $1 and key = $2")
+        .bind(bucket_id)
+        .bind(key)
+        .bind(acl)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The blobs a row owns: its part blobs when it has them, else its one blob.

@@ -1,13 +1,51 @@
-//! ACLs, answered honestly: every bucket and object is private to its owner, who has
-//! FULL_CONTROL. Reading an ACL says so; setting `private` (what it already is) is accepted;
-//! anything that would grant access to others is `NotImplemented`.
+//! ACLs: every bucket and object belongs to its owner, who has FULL_CONTROL, and may be
+//! made public with a canned ACL (`public-read`, `public-read-write`, `authenticated-read`,
+//! set by `x-amz-acl` or by the grants that spell it) when `GODRIVE_ALLOW_PUBLIC_BUCKETS`
+//! is on (else `AccessDenied`, like S3's Block Public Access). Reading an ACL says what is
+//! stored; any other grant is `NotImplemented`. `s3::public` serves what they allow.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
 use super::{GoDriveS3, caller, error, owned_bucket};
+use crate::app::AppState;
 use crate::db;
+
+/// The canned ACLs that make something public, which GoDrive stores and serves.
+pub const PUBLIC: [&str; 3] = ["public-read", "public-read-write", "authenticated-read"];
+
+/// The group grantees of S3's canned ACLs.
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+/// Refuses to make anything public unless the operator allows it.
+pub fn check_public_allowed(state: &AppState) -> S3Result<()> {
+    if state.config.allow_public_buckets {
+        return Ok(());
+    }
+    Err(s3_error!(
+        AccessDenied,
+        "Public access is blocked on this server (GODRIVE_ALLOW_PUBLIC_BUCKETS)."
+    ))
+}
+
+/// The canned ACL to store for a request's `x-amz-acl` (`None`: private): a public one needs
+/// `GODRIVE_ALLOW_PUBLIC_BUCKETS`; the other canned ACLs S3 defines are `NotImplemented`;
+/// a name S3 does not know is `InvalidArgument`.
+pub fn canned(state: &AppState, acl: Option<&str>) -> S3Result<Option<&'static str>> {
+    match acl {
+        None => Ok(None),
+        Some(a) if is_private(a) => Ok(None),
+        Some(a) => match PUBLIC.iter().find(|p| **p == a) {
+            Some(p) => {
+                check_public_allowed(state)?;
+                Ok(Some(*p))
+            }
+            None => check_canned(Some(a)).map(|()| None),
+        },
+    }
+}
 
 /// Canned ACLs that describe what GoDrive already enforces.
 fn is_private(acl: &str) -> bool {
@@ -45,12 +83,13 @@ pub fn check_canned(acl: Option<&str>) -> S3Result<()> {
 const GRANTEE_TYPES: [&str; 3] = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
 const PERMISSIONS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
 
-fn owner_full_control(user_id: Uuid) -> (Owner, Vec<Grant>) {
+/// The owner's FULL_CONTROL, and the group grants canned ACL `acl` adds.
+fn grants_of(user_id: Uuid, acl: Option<&str>) -> (Owner, Vec<Grant>) {
     let owner = Owner {
         id: Some(user_id.to_string()),
         display_name: None,
     };
-    let grant = Grant {
+    let mut grants = vec![Grant {
         grantee: Some(Grantee {
             type_: Type::from_static(Type::CANONICAL_USER),
             id: Some(user_id.to_string()),
@@ -59,14 +98,63 @@ fn owner_full_control(user_id: Uuid) -> (Owner, Vec<Grant>) {
             uri: None,
         }),
         permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
+    }];
+    let group = |uri: &str, permission: &'static str| Grant {
+        grantee: Some(Grantee {
+            type_: Type::from_static(Type::GROUP),
+            id: None,
+            display_name: None,
+            email_address: None,
+            uri: Some(uri.to_owned()),
+        }),
+        permission: Some(Permission::from_static(permission)),
     };
-    (owner, vec![grant])
+    match acl {
+        Some("public-read") => grants.push(group(ALL_USERS, Permission::READ)),
+        Some("public-read-write") => {
+            grants.push(group(ALL_USERS, Permission::READ));
+            grants.push(group(ALL_USERS, Permission::WRITE));
+        }
+        Some("authenticated-read") => grants.push(group(AUTHENTICATED_USERS, Permission::READ)),
+        _ => {}
+    }
+    (owner, grants)
 }
 
-/// Setting an ACL is accepted only when it changes nothing: canned `private`, or no grants.
-fn check_put(acl: Option<&str>, policy: Option<&AccessControlPolicy>, grants: &[Option<&String>]) -> S3Result<()> {
-    check_canned(acl)?;
-    // A grant S3 could not read is malformed (400), before asking whether it grants others.
+/// The canned ACL that an AccessControlPolicy's grants spell (the owner's FULL_CONTROL
+/// aside), if any does.
+fn canned_of_grants(policy: &AccessControlPolicy) -> Option<&'static str> {
+    let mut groups: Vec<(&str, &str)> = Vec::new();
+    for g in policy.grants.iter().flatten() {
+        let (Some(grantee), Some(permission)) = (&g.grantee, &g.permission) else {
+            return None;
+        };
+        match grantee.type_.as_str() {
+            Type::CANONICAL_USER if permission.as_str() == Permission::FULL_CONTROL => {}
+            Type::GROUP => groups.push((grantee.uri.as_deref()?, permission.as_str())),
+            _ => return None,
+        }
+    }
+    groups.sort_unstable();
+    match groups.as_slice() {
+        [] => Some("private"),
+        [(ALL_USERS, "READ")] => Some("public-read"),
+        [(ALL_USERS, "READ"), (ALL_USERS, "WRITE")] => Some("public-read-write"),
+        [(AUTHENTICATED_USERS, "READ")] => Some("authenticated-read"),
+        _ => None,
+    }
+}
+
+/// The canned ACL a PutBucketAcl or PutObjectAcl sets (`None`: private), from `x-amz-acl`
+/// or from grants that spell one; any other grant is `NotImplemented`, one S3 could not read
+/// `MalformedACLError`.
+fn acl_to_set(
+    state: &AppState,
+    acl: Option<&str>,
+    policy: Option<&AccessControlPolicy>,
+    grants: &[Option<&String>],
+) -> S3Result<Option<&'static str>> {
+    // A grant S3 could not read is malformed (400), before asking what it grants.
     let malformed = policy.and_then(|p| p.grants.as_ref()).is_some_and(|g| {
         g.iter().any(|g| {
             g.grantee
@@ -83,26 +171,25 @@ fn check_put(acl: Option<&str>, policy: Option<&AccessControlPolicy>, grants: &[
             "The XML you provided was not well-formed or did not validate against our published schema."
         ));
     }
-    let grants_others = grants.iter().any(Option::is_some)
-        || policy.is_some_and(|p| {
-            p.grants.as_ref().is_some_and(|g| {
-                g.iter().any(|g| {
-                    g.grantee
-                        .as_ref()
-                        .is_none_or(|gr| gr.type_.as_str() != Type::CANONICAL_USER)
-                        || g.permission
-                            .as_ref()
-                            .is_none_or(|p| p.as_str() != Permission::FULL_CONTROL)
-                })
-            })
-        });
-    if grants_others {
+    if grants.iter().any(Option::is_some) {
         return Err(s3_error!(
             NotImplemented,
-            "Grants to others are not supported; objects stay private."
+            "Grant headers are not supported; use a canned ACL."
         ));
     }
-    Ok(())
+    match (acl, policy) {
+        (Some(a), _) => canned(state, Some(a)),
+        (None, Some(p)) => {
+            let spelled = canned_of_grants(p).ok_or_else(|| {
+                s3_error!(
+                    NotImplemented,
+                    "Only the grants of the canned ACLs private, public-read, public-read-write and authenticated-read are supported."
+                )
+            })?;
+            canned(state, Some(spelled))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 impl GoDriveS3 {
@@ -110,8 +197,11 @@ impl GoDriveS3 {
         &self,
         req: S3Request<GetBucketAclInput>,
     ) -> S3Result<S3Response<GetBucketAclOutput>> {
-        owned_bucket(&req)?;
-        let (owner, grants) = owner_full_control(caller(&req)?.user_id);
+        let bucket_id = owned_bucket(&req)?;
+        let (acl, _) = db::buckets::acl_and_policy(&self.state.db, bucket_id)
+            .await
+            .map_err(error::db)?;
+        let (owner, grants) = grants_of(caller(&req)?.user_id, Some(&acl));
         Ok(S3Response::new(GetBucketAclOutput {
             owner: Some(owner),
             grants: Some(grants),
@@ -123,11 +213,11 @@ impl GoDriveS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        db::objects::get(&self.state.db, bucket_id, &req.input.key)
+        let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
             .await
             .map_err(error::db)?
             .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
-        let (owner, grants) = owner_full_control(caller(&req)?.user_id);
+        let (owner, grants) = grants_of(caller(&req)?.user_id, obj.acl.as_deref());
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner),
             grants: Some(grants),
@@ -139,9 +229,10 @@ impl GoDriveS3 {
         &self,
         req: S3Request<PutBucketAclInput>,
     ) -> S3Result<S3Response<PutBucketAclOutput>> {
-        owned_bucket(&req)?;
+        let bucket_id = owned_bucket(&req)?;
         let i = &req.input;
-        check_put(
+        let acl = acl_to_set(
+            &self.state,
             i.acl.as_ref().map(|a| a.as_str()),
             i.access_control_policy.as_ref(),
             &[
@@ -152,6 +243,9 @@ impl GoDriveS3 {
                 i.grant_write_acp.as_ref(),
             ],
         )?;
+        db::buckets::set_acl(&self.state.db, bucket_id, acl.unwrap_or("private"))
+            .await
+            .map_err(error::db)?;
         Ok(S3Response::new(PutBucketAclOutput::default()))
     }
 
@@ -161,7 +255,8 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = &req.input;
-        check_put(
+        let acl = acl_to_set(
+            &self.state,
             i.acl.as_ref().map(|a| a.as_str()),
             i.access_control_policy.as_ref(),
             &[
@@ -172,10 +267,12 @@ impl GoDriveS3 {
                 i.grant_write_acp.as_ref(),
             ],
         )?;
-        db::objects::get(&self.state.db, bucket_id, &i.key)
+        let found = db::objects::set_acl(&self.state.db, bucket_id, &i.key, acl)
             .await
-            .map_err(error::db)?
-            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+            .map_err(error::db)?;
+        if !found {
+            return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+        }
         Ok(S3Response::new(PutObjectAclOutput::default()))
     }
 }
@@ -200,24 +297,47 @@ mod tests {
     }
 
     #[test]
-    fn grants_are_malformed_unsupported_or_the_owners() {
-        let grant = |type_: &str, permission: &str| AccessControlPolicy {
-            grants: Some(vec![Grant {
-                grantee: Some(Grantee {
-                    type_: Type::from(type_.to_owned()),
-                    id: Some("someone".into()),
-                    display_name: None,
-                    email_address: None,
-                    uri: None,
-                }),
-                permission: Some(Permission::from(permission.to_owned())),
-            }]),
+    fn grants_spell_canned_acls_or_are_unsupported() {
+        let policy = |grants: &[(&str, Option<&str>, &str)]| AccessControlPolicy {
+            grants: Some(
+                grants
+                    .iter()
+                    .map(|(type_, uri, permission)| Grant {
+                        grantee: Some(Grantee {
+                            type_: Type::from((*type_).to_owned()),
+                            id: Some("someone".into()),
+                            display_name: None,
+                            email_address: None,
+                            uri: uri.map(str::to_owned),
+                        }),
+                        permission: Some(Permission::from((*permission).to_owned())),
+                    })
+                    .collect(),
+            ),
             owner: None,
         };
-        let put = |p: &AccessControlPolicy| code(check_put(None, Some(p), &[]));
-        assert_eq!(put(&grant("CanonicalUser", "FULL_CONTROL")), "ok");
-        assert_eq!(put(&grant("Group", "READ")), "NotImplemented");
-        assert_eq!(put(&grant("UNKNOWN", "READ")), "MalformedACLError");
-        assert_eq!(put(&grant("CanonicalUser", "\0")), "MalformedACLError");
+        let owner = ("CanonicalUser", None, "FULL_CONTROL");
+        assert_eq!(canned_of_grants(&policy(&[owner])), Some("private"));
+        assert_eq!(
+            canned_of_grants(&policy(&[owner, ("Group", Some(ALL_USERS), "READ")])),
+            Some("public-read")
+        );
+        assert_eq!(
+            canned_of_grants(&policy(&[
+                ("Group", Some(ALL_USERS), "WRITE"),
+                owner,
+                ("Group", Some(ALL_USERS), "READ")
+            ])),
+            Some("public-read-write")
+        );
+        assert_eq!(
+            canned_of_grants(&policy(&[("Group", Some(AUTHENTICATED_USERS), "READ")])),
+            Some("authenticated-read")
+        );
+        assert_eq!(canned_of_grants(&policy(&[("CanonicalUser", None, "READ")])), None);
+        assert_eq!(
+            canned_of_grants(&policy(&[("Group", Some(ALL_USERS), "FULL_CONTROL")])),
+            None
+        );
     }
 }

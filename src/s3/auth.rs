@@ -8,6 +8,7 @@ use s3s::{S3Result, s3_error};
 use uuid::Uuid;
 
 use super::error::internal;
+use super::public::Who;
 use crate::app::AppState;
 use crate::db;
 use crate::obs::context::RequestContext;
@@ -74,10 +75,8 @@ impl S3Access for Authz {
             context.set_operation(name);
         }
         let Some(creds) = cx.credentials() else {
-            return Err(s3_error!(
-                AccessDenied,
-                "Anonymous access is forbidden; sign the request."
-            ));
+            // Served only where a public ACL or policy allows (`s3::public`).
+            return super::public::authorize(&self.state, cx, Who::Anonymous).await;
         };
         // Before any query: what no operation can serve (control characters, XML bodies
         // over the cap) is refused here, for every operation at once.
@@ -129,7 +128,8 @@ impl S3Access for Authz {
             (Some(_), Some(id), Some(owner)) if owner == caller.user_id => Some(id),
             // CreateBucket on a taken name is answered by the handler (AlreadyExists / OwnedByYou).
             (Some(_), Some(_), Some(_)) if creating => None,
-            (Some(_), Some(_), _) => return Err(s3_error!(AccessDenied, "Access Denied")),
+            // Another user's bucket: only what its ACL or policy allows everyone.
+            (Some(_), Some(_), _) => return super::public::authorize(&self.state, cx, Who::OtherUser).await,
             (Some(_), None, _) if creating => None,
             (Some(_), None, _) => {
                 return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));

@@ -24,7 +24,7 @@ impl GoDriveS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let user_id = caller(&req)?.user_id;
-        super::acl::check_canned(req.input.acl.as_ref().map(|a| a.as_str()))?;
+        let acl = super::acl::canned(&self.state, req.input.acl.as_ref().map(|a| a.as_str()))?;
         let name = req.input.bucket;
         // s3s has checked the rules already (`BucketNames`); a reserved name passes them.
         names::check(&name).map_err(|e| match e {
@@ -33,9 +33,16 @@ impl GoDriveS3 {
         })?;
         let mut conn = self.state.db.acquire().await.map_err(|e| super::error::db(e.into()))?;
         match db::buckets::create(&mut conn, &name, user_id, &self.state.config.s3_region).await {
-            Ok(_) => Ok(S3Response::new(CreateBucketOutput {
-                location: Some(format!("/{name}")),
-            })),
+            Ok(bucket) => {
+                if let Some(acl) = acl {
+                    db::buckets::set_acl(&self.state.db, bucket.id, acl)
+                        .await
+                        .map_err(super::error::db)?;
+                }
+                Ok(S3Response::new(CreateBucketOutput {
+                    location: Some(format!("/{name}")),
+                }))
+            }
             // In us-east-1, S3 answers a repeated CreateBucket by the owner with success
             // (and changes nothing); elsewhere with BucketAlreadyOwnedByYou.
             Err(CreateBucketError::Taken { owner_id })

@@ -61,7 +61,7 @@ impl GoDriveS3 {
         let condition = super::conditions::write_condition_of(&req.headers)?;
         let input = req.input;
         check_key(&input.key)?;
-        super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        let acl = super::acl::canned(&self.state, input.acl.as_ref().map(|a| a.as_str()))?;
         let (src_bucket, src) = self.copy_source(user_id, &input.copy_source).await?;
         Conditions {
             if_match: input.copy_source_if_match.as_ref(),
@@ -139,6 +139,7 @@ impl GoDriveS3 {
             part_blobs: copied.part_blobs,
             reservations: Vec::new(),
             condition,
+            acl: acl.map(str::to_owned),
         };
         let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;
         Ok(S3Response::new(CopyObjectOutput {

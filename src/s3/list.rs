@@ -14,7 +14,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{GoDriveS3, error, owned_bucket};
+use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::DbError;
 use crate::db::objects::{self, Listed, Start};
 
@@ -233,7 +233,9 @@ fn delimiter(d: Option<&str>) -> Option<&str> {
     d.filter(|d| !d.is_empty())
 }
 
-fn contents(objects: Vec<Listed>, url: bool) -> Vec<Object> {
+/// The listed objects, each with `owner` when given (always in v1, with `fetch-owner` in
+/// v2, as in S3): the bucket's owner, who owns every object in it.
+fn contents(objects: Vec<Listed>, url: bool, owner: Option<Uuid>) -> Vec<Object> {
     objects
         .into_iter()
         .map(|o| Object {
@@ -242,6 +244,10 @@ fn contents(objects: Vec<Listed>, url: bool) -> Vec<Object> {
             e_tag: Some(ETag::Strong(o.etag)),
             last_modified: Some(o.updated_at.into()),
             storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+            owner: owner.map(|id| Owner {
+                id: Some(id.to_string()),
+                display_name: None,
+            }),
             ..Default::default()
         })
         .collect()
@@ -261,7 +267,9 @@ impl GoDriveS3 {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let bucket_id = owned_bucket(&req)?;
+        let owner = Some(caller(&req)?.user_id);
         let i = req.input;
+        let fetch_owner = i.fetch_owner.unwrap_or(false);
         let url = url_encoding(i.encoding_type.as_ref())?;
         let max = max_keys(i.max_keys)?;
         let prefix = i.prefix.clone().unwrap_or_default();
@@ -298,7 +306,7 @@ impl GoDriveS3 {
             next_continuation_token: next,
             start_after: i.start_after.map(|s| enc(s, url)),
             encoding_type: i.encoding_type,
-            contents: Some(contents(p.objects, url)),
+            contents: Some(contents(p.objects, url, owner.filter(|_| fetch_owner))),
             common_prefixes: Some(prefixes(p.prefixes, url)),
             ..Default::default()
         }))
@@ -309,6 +317,7 @@ impl GoDriveS3 {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        let owner = Some(caller(&req)?.user_id);
         let i = req.input;
         let url = url_encoding(i.encoding_type.as_ref())?;
         let max = max_keys(i.max_keys)?;
@@ -330,7 +339,7 @@ impl GoDriveS3 {
             is_truncated: Some(p.truncated),
             next_marker,
             encoding_type: i.encoding_type,
-            contents: Some(contents(p.objects, url)),
+            contents: Some(contents(p.objects, url, owner)),
             common_prefixes: Some(prefixes(p.prefixes, url)),
             ..Default::default()
         }))

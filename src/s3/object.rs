@@ -112,7 +112,7 @@ impl GoDriveS3 {
         let expected = super::error::expected(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
-        super::acl::check_canned(input.acl.as_ref().map(|a| a.as_str()))?;
+        let acl = super::acl::canned(&self.state, input.acl.as_ref().map(|a| a.as_str()))?;
         let tags = super::tagging::parse_header(input.tagging.as_deref())?;
         let len = super::length::declared(input.content_length, &req.headers, &req.extensions)?;
         let condition = super::conditions::write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
@@ -180,6 +180,7 @@ impl GoDriveS3 {
             blob_id: pending.id.0,
             reservations: Vec::new(),
             condition,
+            acl: acl.map(str::to_owned),
         };
         upload::commit(&self.state, new, pending, reservation).await?;
         let mut out = PutObjectOutput {

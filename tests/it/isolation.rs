@@ -420,6 +420,7 @@ async fn every_json_route_refuses_another_users_resources() {
             Some(json!({"max_bytes": 1, "max_objects": 1})),
             404,
         ),
+        ("PUT /buckets/{id}/public", Some(json!({"public": false})), 404),
         ("GET /buckets/{bucket_id}/files", None, 404),
         ("POST /buckets/{bucket_id}/files", None, 404),
         ("GET /buckets/{bucket_id}/files/{file_id}", None, 404),

@@ -48,6 +48,7 @@ async fn seed(srv: &TestServer, bucket: &str, keys: &BTreeSet<String>) {
             part_blobs: None,
             reservations: Vec::new(),
             condition: None,
+            acl: None,
         };
         commit_put(&mut tx, &new).await.unwrap();
     }
@@ -220,4 +221,29 @@ async fn url_encoding_type_encodes_keys_and_prefixes() {
     let resp = s3.list_objects_v2().bucket(&b).send().await.unwrap();
     let keys: Vec<_> = resp.contents().iter().map(|o| o.key().unwrap()).collect();
     assert_eq!(keys, vec!["a b/c", "plus+é", "x"]);
+}
+
+/// Owners are listed as in S3: always in ListObjects (v1), in ListObjectsV2 with
+/// `fetch-owner=true` only.
+#[tokio::test]
+async fn owners_are_listed_in_v1_and_with_fetch_owner() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("owner");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(b"v".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let me = u.id.to_string();
+    let v2 = s3.list_objects_v2().bucket(&b).send().await.unwrap();
+    assert!(v2.contents()[0].owner().is_none());
+    let v2 = s3.list_objects_v2().bucket(&b).fetch_owner(true).send().await.unwrap();
+    assert_eq!(v2.contents()[0].owner().and_then(|o| o.id()), Some(me.as_str()));
+    let v1 = s3.list_objects().bucket(&b).send().await.unwrap();
+    assert_eq!(v1.contents()[0].owner().and_then(|o| o.id()), Some(me.as_str()));
 }

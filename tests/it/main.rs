@@ -29,6 +29,7 @@ mod ops;
 mod part_blobs;
 mod presign;
 mod process;
+mod public;
 mod quota;
 mod sse;
 mod startup;

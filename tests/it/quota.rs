@@ -122,6 +122,54 @@ async fn an_upload_over_quota_is_refused_before_its_body_is_read() {
     assert_eq!(settled(&srv, &u).await.used_bytes, 0);
 }
 
+/// A client that sends its whole body without waiting for permission (no `Expect`) still
+/// reads the complete refusal, with its code, though the server never reads that body.
+#[tokio::test]
+async fn a_refused_upload_reaches_a_client_that_keeps_sending() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    set_quota(&srv, &u, 1_000_000).await;
+    let s3 = srv.client(&u);
+    let b = unique("eager");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let path = crate::common::presigned_put_path(&srv, &s3, &b, "huge").await;
+    let sock = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let (mut rx, mut tx) = sock.into_split();
+    let size: usize = 64 << 20;
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {size}\r\n\r\n",
+        srv.addr
+    );
+    let writer = tokio::spawn(async move {
+        tx.write_all(head.as_bytes()).await?;
+        let chunk = vec![7u8; 64 << 10];
+        for _ in 0..size / chunk.len() {
+            tx.write_all(&chunk).await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        while !String::from_utf8_lossy(&answer).contains("</Error>") {
+            match rx.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer in 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains("<Code>QuotaExceeded</Code>") && answer.contains("</Error>"),
+        "{answer}"
+    );
+    writer.abort();
+    assert_eq!(settled(&srv, &u).await.used_bytes, 0);
+}
+
 /// Uploads of a user without limits reserve nothing and commit concurrently into one
 /// bucket without deadlocking on their counters (they once did: a 500 after a second, which
 /// the SDK would hide by retrying, so retries are off).

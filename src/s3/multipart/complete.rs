@@ -119,6 +119,7 @@ impl GoDriveS3 {
             // Every part's reservation settles here; parts left out give theirs back.
             reservations: stored.values().filter_map(|p| p.reservation_id).collect(),
             condition,
+            acl: None,
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.

@@ -53,6 +53,7 @@ fn baseline_bodies(w: &World) -> BTreeMap<&'static str, Value> {
             "PUT /buckets/{id}/quota",
             json!({"max_bytes": null, "max_objects": null}),
         ),
+        ("PUT /buckets/{id}/public", json!({"public": false})),
         ("POST /keys", json!({"name": "fuzz key"})),
         (
             "POST /presign",
