@@ -54,7 +54,7 @@ impl Edge {
     /// Serves one S3 request; `context` is the request's, already in its extensions.
     pub async fn serve<B>(&self, context: &RequestContext, req: Request<B>) -> Response<Body>
     where
-        B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+        B: http_body::Body<Data = Bytes> + Send + Sync + Unpin + 'static,
         s3s::StdError: From<B::Error>,
     {
         let target = self.target(&req);
@@ -79,7 +79,7 @@ impl Edge {
             )
         });
         let request_id = header(http::header::HeaderName::from_static("x-request-id"));
-        let req = super::length::mark(req);
+        let req = super::form::watch(super::length::mark(req));
         let called = match malformed_authorization(req.headers()) {
             Some(refusal) => Ok(refusal),
             None => self.service.call(req.map(s3s::Body::http_body)).await,

@@ -13,6 +13,7 @@ mod copy;
 pub mod cors;
 pub mod entry;
 pub mod error;
+mod form;
 pub mod get;
 pub mod headers;
 pub mod host;

@@ -200,7 +200,8 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let mut input = None;
         let req = req.map_input(|i| input = Some(post_to_put(i)));
-        let input = input.expect("map_input ran").map_err(error::internal)?;
+        let mut input = input.expect("map_input ran").map_err(error::internal)?;
+        input.key = super::form::key_for(&input.key, req.extensions.get::<super::form::FileName>());
         let put = req.map_input(|()| input);
         let out = self.do_put_object(put).await?.output;
         Ok(S3Response::new(PostObjectOutput {

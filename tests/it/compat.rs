@@ -317,3 +317,100 @@ async fn an_empty_or_duplicated_authorization_header_is_forbidden() {
     // The same request with one header is served.
     assert_eq!(with(&[auth.as_str()]).send().await.unwrap().status().as_u16(), 200);
 }
+
+/// A POST Object form whose `key` holds `${filename}` stores the object under the uploaded
+/// file's name, as S3 does.
+#[tokio::test]
+async fn a_form_key_with_filename_takes_the_uploaded_files_name() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("form");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let fields = crate::common::post_form_fields(&u.access_key, &u.secret, &b, &[("key", "uploads/${filename}")]);
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k, v);
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(b"form bytes".to_vec()).file_name("photo 1.jpg"),
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/{b}", srv.url()))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let got = s3
+        .get_object()
+        .bucket(&b)
+        .key("uploads/photo 1.jpg")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.body.collect().await.unwrap().to_vec(), b"form bytes");
+    assert!(
+        s3.head_object()
+            .bucket(&b)
+            .key("uploads/${filename}")
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+/// User metadata comes back exactly as sent: plain ASCII, UTF-8 bytes in the header, and
+/// RFC 2047 encoded words.
+#[tokio::test]
+async fn user_metadata_comes_back_as_sent_or_mail_safe() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let b = unique("meta");
+    srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
+    let url = format!("{}/{b}/k", srv.url());
+    let values: [&[u8]; 3] = [
+        b"plain value",
+        "h\u{e9}llo w\u{f6}rld \u{65e5}\u{672c}".as_bytes(),
+        b"=?UTF-8?B?aMOpbGxv?=",
+    ];
+    for value in values {
+        let header = http::HeaderValue::from_bytes(value).unwrap();
+        // Signed over the same bytes it sends.
+        let signed =
+            crate::common::sign_request("PUT", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b"v"));
+        let mut req = reqwest::Client::new().put(&url);
+        for (k, v) in signed {
+            if k != "host" {
+                req = req.header(k, v);
+            }
+        }
+        let put = req
+            .header("x-amz-meta-title", header.clone())
+            .body("v")
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "{:?}: {}", value, put.text().await.unwrap());
+        let signed =
+            crate::common::sign_request("GET", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
+        let mut req = reqwest::Client::new().get(&url);
+        for (k, v) in signed {
+            if k != "host" {
+                req = req.header(k, v);
+            }
+        }
+        let got = req.send().await.unwrap();
+        let want = match value.is_ascii() {
+            true => value.to_vec(),
+            false => format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(value)
+            )
+            .into_bytes(),
+        };
+        let got = got.headers().get("x-amz-meta-title").map(|v| v.as_bytes().to_vec());
+        assert_eq!(got, Some(want), "{:?}", String::from_utf8_lossy(value));
+    }
+}

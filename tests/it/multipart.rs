@@ -717,3 +717,81 @@ async fn a_single_part_object_read_by_part_number_is_one_part() {
     let plain = s3.head_object().bucket(&b).key("k").send().await.unwrap();
     assert_eq!(plain.parts_count(), None);
 }
+
+/// A part uploaded again replaces the first, checksum included; two uploads of one part
+/// number at once leave exactly one of them, whole, and no orphaned blob.
+#[tokio::test]
+async fn a_part_uploaded_again_or_twice_at_once_keeps_one_whole_part() {
+    for backend in BACKENDS {
+        let srv = TestServer::start(backend).await;
+        let u = srv.user().await;
+        let s3 = srv.client(&u);
+        let b = unique("reupload");
+        s3.create_bucket().bucket(&b).send().await.unwrap();
+        let up = s3
+            .create_multipart_upload()
+            .bucket(&b)
+            .key("k")
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .unwrap();
+        let id = up.upload_id().unwrap().to_owned();
+        let part = |body: Vec<u8>| {
+            s3.upload_part()
+                .bucket(&b)
+                .key("k")
+                .upload_id(&id)
+                .part_number(1)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(ByteStream::from(body))
+                .send()
+        };
+        let first = part(data(1000, 1)).await.unwrap();
+        let second = part(data(2000, 2)).await.unwrap();
+        assert_ne!(first.checksum_crc32(), second.checksum_crc32());
+        let listed = s3.list_parts().bucket(&b).key("k").upload_id(&id).send().await.unwrap();
+        assert_eq!(listed.parts().len(), 1, "{backend:?}");
+        assert_eq!(listed.parts()[0].e_tag(), second.e_tag());
+        assert_eq!(listed.parts()[0].checksum_crc32(), second.checksum_crc32());
+        assert_eq!(listed.parts()[0].size(), Some(2000));
+
+        // Two at once: both answer, one stays.
+        let (x, y) = tokio::join!(part(data(3000, 3)), part(data(4000, 4)));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        let listed = s3.list_parts().bucket(&b).key("k").upload_id(&id).send().await.unwrap();
+        assert_eq!(listed.parts().len(), 1, "{backend:?}");
+        let kept = listed.parts()[0].clone();
+        let (want, etag) = if kept.e_tag() == x.e_tag() {
+            (data(3000, 3), x.e_tag().unwrap().to_owned())
+        } else {
+            assert_eq!(kept.e_tag(), y.e_tag(), "{backend:?}");
+            (data(4000, 4), y.e_tag().unwrap().to_owned())
+        };
+        // A stale checksum does not complete; the kept part's does.
+        let complete = |checksum: Option<&str>| {
+            s3.complete_multipart_upload()
+                .bucket(&b)
+                .key("k")
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .parts(
+                            CompletedPart::builder()
+                                .part_number(1)
+                                .e_tag(&etag)
+                                .set_checksum_crc32(checksum.map(str::to_owned))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .send()
+        };
+        let res = complete(first.checksum_crc32()).await;
+        assert_eq!(code_status(res), ("InvalidPart".into(), 400), "{backend:?}");
+        complete(kept.checksum_crc32()).await.unwrap();
+        let got = s3.get_object().bucket(&b).key("k").send().await.unwrap();
+        assert_eq!(got.body.collect().await.unwrap().to_vec(), want, "{backend:?}");
+        srv.assert_no_orphans().await;
+    }
+}
