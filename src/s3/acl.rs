@@ -79,6 +79,19 @@ pub fn check_canned(acl: Option<&str>) -> S3Result<()> {
     }
 }
 
+/// Refuses `x-amz-grant-*` headers on an upload or a new bucket (`NotImplemented`): GoDrive
+/// grants others access only through canned ACLs and bucket policies, and would rather say
+/// so than store an object the client believes shared.
+pub fn refuse_grants(grants: &[Option<&String>]) -> S3Result<()> {
+    if grants.iter().any(Option::is_some) {
+        return Err(s3_error!(
+            NotImplemented,
+            "Grant headers are not supported; use a canned ACL (x-amz-acl) or a bucket policy."
+        ));
+    }
+    Ok(())
+}
+
 /// Grantee types and permissions S3 defines.
 const GRANTEE_TYPES: [&str; 3] = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
 const PERMISSIONS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
@@ -213,6 +226,7 @@ impl GoDriveS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        super::only_null_version(req.input.version_id.as_deref())?;
         let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
             .await
             .map_err(error::db)?
@@ -255,6 +269,7 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = &req.input;
+        super::only_null_version(i.version_id.as_deref())?;
         let acl = acl_to_set(
             &self.state,
             i.acl.as_ref().map(|a| a.as_str()),

@@ -25,6 +25,14 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let user_id = caller(&req)?.user_id;
         let acl = super::acl::canned(&self.state, req.input.acl.as_ref().map(|a| a.as_str()))?;
+        let i = &req.input;
+        super::acl::refuse_grants(&[
+            i.grant_full_control.as_ref(),
+            i.grant_read.as_ref(),
+            i.grant_read_acp.as_ref(),
+            i.grant_write.as_ref(),
+            i.grant_write_acp.as_ref(),
+        ])?;
         let name = req.input.bucket;
         // s3s has checked the rules already (`BucketNames`); a reserved name passes them.
         names::check(&name).map_err(|e| match e {

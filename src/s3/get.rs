@@ -169,6 +169,7 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
+        super::only_null_version(input.version_id.as_deref())?;
         // An overwrite may delete the blob between reading the row and opening the blob;
         // then the row has changed too, so read it again (once).
         let mut attempt = 0;
@@ -225,9 +226,7 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
-        if input.version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
-        }
+        super::only_null_version(input.version_id.as_deref())?;
         let obj = self.find(bucket_id, &input.key).await?;
         conditions!(input).check_read(&obj)?;
         let range = selected_range(

@@ -58,6 +58,15 @@ fn owned_bucket<T>(req: &S3Request<T>) -> S3Result<Uuid> {
         .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
 }
 
+/// Buckets are not versioned: the only version an object has is `null`; any other
+/// `versionId` is `NoSuchVersion` (404), as S3 answers for a version that does not exist.
+fn only_null_version(version_id: Option<&str>) -> S3Result<()> {
+    match version_id {
+        Some(v) if v != "null" => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
+        _ => Ok(()),
+    }
+}
+
 /// Builds the S3 service: operations, authentication, authorization and, when
 /// `GODRIVE_S3_DOMAIN` is set, virtual-hosted style addressing.
 pub fn service(state: &AppState) -> S3Service {

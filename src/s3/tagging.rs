@@ -75,6 +75,7 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
+        super::only_null_version(i.version_id.as_deref())?;
         let pairs: Vec<(String, String)> = i
             .tagging
             .tag_set
@@ -96,6 +97,7 @@ impl GoDriveS3 {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        super::only_null_version(req.input.version_id.as_deref())?;
         let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
             .await
             .map_err(error::db)?
@@ -111,6 +113,7 @@ impl GoDriveS3 {
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
+        super::only_null_version(req.input.version_id.as_deref())?;
         if !db::objects::set_tags(&self.state.db, bucket_id, &req.input.key, &BTreeMap::new())
             .await
             .map_err(error::db)?

@@ -414,3 +414,65 @@ async fn user_metadata_comes_back_as_sent_or_mail_safe() {
         assert_eq!(got, Some(want), "{:?}", String::from_utf8_lossy(value));
     }
 }
+
+/// Until versioning lands, the only version is `null`: any other `versionId` is
+/// NoSuchVersion on every operation that takes one; and `x-amz-grant-*` headers on uploads
+/// and new buckets are refused, not ignored.
+#[tokio::test]
+async fn unknown_versions_and_grant_headers_are_refused_not_ignored() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("versions");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    s3.put_object()
+        .bucket(&b)
+        .key("k")
+        .body(b"v".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let v = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY";
+    let no_such = ("NoSuchVersion".to_owned(), 404);
+    assert_eq!(
+        code_status(s3.get_object().bucket(&b).key("k").version_id(v).send().await),
+        no_such
+    );
+    assert_eq!(
+        code_status(s3.head_object().bucket(&b).key("k").version_id(v).send().await).1,
+        404
+    );
+    assert_eq!(
+        code_status(s3.get_object_tagging().bucket(&b).key("k").version_id(v).send().await),
+        no_such
+    );
+    assert_eq!(
+        code_status(s3.get_object_acl().bucket(&b).key("k").version_id(v).send().await),
+        no_such
+    );
+    s3.get_object()
+        .bucket(&b)
+        .key("k")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+
+    let res = s3
+        .put_object()
+        .bucket(&b)
+        .key("shared")
+        .grant_read("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")
+        .body(b"v".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+    assert!(s3.head_object().bucket(&b).key("shared").send().await.is_err());
+    let res = s3
+        .create_bucket()
+        .bucket(unique("granted"))
+        .grant_full_control("id=\"someone\"")
+        .send()
+        .await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+}

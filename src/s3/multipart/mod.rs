@@ -142,6 +142,12 @@ impl GoDriveS3 {
         let i = req.input;
         check_key(&i.key)?;
         super::acl::check_canned(i.acl.as_ref().map(|a| a.as_str()))?;
+        super::acl::refuse_grants(&[
+            i.grant_full_control.as_ref(),
+            i.grant_read.as_ref(),
+            i.grant_read_acp.as_ref(),
+            i.grant_write_acp.as_ref(),
+        ])?;
         let tags = super::tagging::parse_header(i.tagging.as_deref())?;
         let algorithm = match &i.checksum_algorithm {
             None => None,
