@@ -92,6 +92,17 @@ pub fn refuse_grants(grants: &[Option<&String>]) -> S3Result<()> {
     Ok(())
 }
 
+/// The canned ACL an upload stores ([`canned`]), its grant headers refused
+/// ([`refuse_grants`]): PutObject and CopyObject.
+pub fn of_upload(
+    state: &AppState,
+    acl: Option<&ObjectCannedACL>,
+    grants: [Option<&String>; 4],
+) -> S3Result<Option<&'static str>> {
+    refuse_grants(&grants)?;
+    canned(state, acl.map(|a| a.as_str()))
+}
+
 /// Grantee types and permissions S3 defines.
 const GRANTEE_TYPES: [&str; 3] = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
 const PERMISSIONS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];

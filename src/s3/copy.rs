@@ -61,13 +61,16 @@ impl GoDriveS3 {
         let condition = super::conditions::write_condition_of(&req.headers)?;
         let input = req.input;
         check_key(&input.key)?;
-        let acl = super::acl::canned(&self.state, input.acl.as_ref().map(|a| a.as_str()))?;
-        super::acl::refuse_grants(&[
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ])?;
+        let acl = super::acl::of_upload(
+            &self.state,
+            input.acl.as_ref(),
+            [
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )?;
         let (src_bucket, src) = self.copy_source(user_id, &input.copy_source).await?;
         Conditions {
             if_match: input.copy_source_if_match.as_ref(),

@@ -112,13 +112,16 @@ impl GoDriveS3 {
         let expected = super::error::expected(&req.headers, req.trailing_headers.clone())?;
         let input = req.input;
         check_key(&input.key)?;
-        let acl = super::acl::canned(&self.state, input.acl.as_ref().map(|a| a.as_str()))?;
-        super::acl::refuse_grants(&[
-            input.grant_full_control.as_ref(),
-            input.grant_read.as_ref(),
-            input.grant_read_acp.as_ref(),
-            input.grant_write_acp.as_ref(),
-        ])?;
+        let acl = super::acl::of_upload(
+            &self.state,
+            input.acl.as_ref(),
+            [
+                input.grant_full_control.as_ref(),
+                input.grant_read.as_ref(),
+                input.grant_read_acp.as_ref(),
+                input.grant_write_acp.as_ref(),
+            ],
+        )?;
         let tags = super::tagging::parse_header(input.tagging.as_deref())?;
         let len = super::length::declared(input.content_length, &req.headers, &req.extensions)?;
         let condition = super::conditions::write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;

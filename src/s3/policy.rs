@@ -150,6 +150,14 @@ pub fn parse(bucket: &str, text: &str) -> S3Result<Grants> {
 }
 
 impl GoDriveS3 {
+    /// The bucket's policy as stored, or `NoSuchBucketPolicy`.
+    async fn stored_policy(&self, bucket_id: uuid::Uuid) -> S3Result<String> {
+        let (_, policy) = db::buckets::acl_and_policy(&self.state.db, bucket_id)
+            .await
+            .map_err(error::db)?;
+        policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))
+    }
+
     pub(super) async fn do_put_bucket_policy(
         &self,
         req: S3Request<PutBucketPolicyInput>,
@@ -168,11 +176,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
-        let bucket_id = owned_bucket(&req)?;
-        let (_, policy) = db::buckets::acl_and_policy(&self.state.db, bucket_id)
-            .await
-            .map_err(error::db)?;
-        let policy = policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+        let policy = self.stored_policy(owned_bucket(&req)?).await?;
         Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(policy) }))
     }
 
@@ -191,11 +195,7 @@ impl GoDriveS3 {
         &self,
         req: S3Request<GetBucketPolicyStatusInput>,
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
-        let bucket_id = owned_bucket(&req)?;
-        let (_, policy) = db::buckets::acl_and_policy(&self.state.db, bucket_id)
-            .await
-            .map_err(error::db)?;
-        let policy = policy.ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+        let policy = self.stored_policy(owned_bucket(&req)?).await?;
         let public = parse(&req.input.bucket, &policy).is_ok_and(|p| p.list || !p.read_prefixes.is_empty());
         Ok(S3Response::new(GetBucketPolicyStatusOutput {
             policy_status: Some(PolicyStatus {

@@ -447,6 +447,25 @@ pub fn sign_request(
         .collect()
 }
 
+/// A request signed with SigV4 in its headers over `body`, for what the SDK will not send
+/// (odd headers, subresources, raw metadata bytes); `headers` are signed and sent.
+pub fn signed(method: &str, url: &str, u: &TestUser, headers: &[(&str, &str)], body: &[u8]) -> reqwest::RequestBuilder {
+    let signed = sign_request(
+        method,
+        url,
+        u,
+        headers,
+        aws_sigv4::http_request::SignableBody::Bytes(body),
+    );
+    let mut req = reqwest::Client::new().request(method.parse().unwrap(), url);
+    for (k, v) in signed {
+        if k != "host" {
+            req = req.header(k, v);
+        }
+    }
+    req.body(body.to_vec())
+}
+
 /// The `<Code>` of an S3 XML error body.
 pub fn xml_code(body: &str) -> String {
     body.split("<Code>")

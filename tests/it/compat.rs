@@ -225,14 +225,7 @@ async fn unknown_subresources_are_not_implemented_rather_than_misrouted() {
     s3.create_bucket().bucket(&b).send().await.unwrap();
     let send = |method: &'static str, path: String| {
         let url = format!("{}{path}", srv.url());
-        let signed =
-            crate::common::sign_request(method, &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
-        let mut req = reqwest::Client::new().request(method.parse().unwrap(), &url);
-        for (k, v) in signed {
-            if k != "host" {
-                req = req.header(k, v);
-            }
-        }
+        let req = crate::common::signed(method, &url, &u, &[], b"");
         async move {
             let resp = req.send().await.unwrap();
             (resp.status().as_u16(), xml_code(&resp.text().await.unwrap()))
@@ -264,13 +257,7 @@ async fn xml_errors_carry_the_request_id_of_their_header() {
     let b = unique("reqid");
     srv.client(&u).create_bucket().bucket(&b).send().await.unwrap();
     let url = format!("{}/{b}/missing", srv.url());
-    let signed = crate::common::sign_request("GET", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
-    let mut req = reqwest::Client::new().get(&url);
-    for (k, v) in signed {
-        if k != "host" {
-            req = req.header(k, v);
-        }
-    }
+    let req = crate::common::signed("GET", &url, &u, &[], b"");
     let unsigned = reqwest::Client::new().get(&url);
     for (req, code) in [(req, "NoSuchKey"), (unsigned, "AccessDenied")] {
         let resp = req.send().await.unwrap();
@@ -378,14 +365,7 @@ async fn user_metadata_comes_back_as_sent_or_mail_safe() {
     for value in values {
         let header = http::HeaderValue::from_bytes(value).unwrap();
         // Signed over the same bytes it sends.
-        let signed =
-            crate::common::sign_request("PUT", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b"v"));
-        let mut req = reqwest::Client::new().put(&url);
-        for (k, v) in signed {
-            if k != "host" {
-                req = req.header(k, v);
-            }
-        }
+        let req = crate::common::signed("PUT", &url, &u, &[], b"v");
         let put = req
             .header("x-amz-meta-title", header.clone())
             .body("v")
@@ -393,14 +373,7 @@ async fn user_metadata_comes_back_as_sent_or_mail_safe() {
             .await
             .unwrap();
         assert!(put.status().is_success(), "{:?}: {}", value, put.text().await.unwrap());
-        let signed =
-            crate::common::sign_request("GET", &url, &u, &[], aws_sigv4::http_request::SignableBody::Bytes(b""));
-        let mut req = reqwest::Client::new().get(&url);
-        for (k, v) in signed {
-            if k != "host" {
-                req = req.header(k, v);
-            }
-        }
+        let req = crate::common::signed("GET", &url, &u, &[], b"");
         let got = req.send().await.unwrap();
         let want = match value.is_ascii() {
             true => value.to_vec(),
