@@ -218,6 +218,8 @@ pub struct Config {
     pub default_quota_bytes: Option<u64>,
     /// `GODRIVE_MAX_UPLOAD_BYTES`: largest file the JSON upload accepts.
     pub max_upload_bytes: u64,
+    /// `GODRIVE_LIFECYCLE_DAY_SECS`: the length of a lifecycle day, in seconds.
+    pub lifecycle_day_secs: u64,
     /// `GODRIVE_ALLOW_PUBLIC_BUCKETS`: whether public ACLs and bucket policies are accepted
     /// and served (off, like S3's Block Public Access).
     pub allow_public_buckets: bool,
@@ -329,6 +331,7 @@ impl Config {
             default_quota_bytes: s.GODRIVE_DEFAULT_QUOTA_BYTES,
             max_upload_bytes: s.GODRIVE_MAX_UPLOAD_BYTES,
             allow_public_buckets: s.GODRIVE_ALLOW_PUBLIC_BUCKETS,
+            lifecycle_day_secs: s.GODRIVE_LIFECYCLE_DAY_SECS,
             cors_origins: s.ALLOW_CORS_ORIGINS,
             presign_max_expiry: s.GODRIVE_PRESIGN_MAX_EXPIRY,
             key_rate_limit: s.GODRIVE_KEY_RATE_LIMIT,

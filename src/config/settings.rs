@@ -85,6 +85,8 @@ settings! {
     GODRIVE_TRUSTED_PROXIES: Vec<ipnet::IpNet>;
     /// Largest file the JSON upload accepts.
     GODRIVE_MAX_UPLOAD_BYTES: u64 = "100000000";
+    /// Length of a lifecycle "day" in seconds (rules count days of this length).
+    GODRIVE_LIFECYCLE_DAY_SECS: u64 = "86400";
     /// Whether buckets and objects may be made public (canned ACLs, bucket policies).
     GODRIVE_ALLOW_PUBLIC_BUCKETS: bool = "false";
     /// Storage quota of new users in bytes; unset means unlimited.

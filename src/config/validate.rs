@@ -59,6 +59,9 @@ impl Config {
         if self.instance_lease_secs < 4 {
             return reject("GODRIVE_INSTANCE_LEASE_SECS must be at least 4");
         }
+        if self.lifecycle_day_secs == 0 {
+            return reject("GODRIVE_LIFECYCLE_DAY_SECS must be at least 1");
+        }
         if self.minio.bucket.is_empty() {
             return reject("MINIO_BUCKET must not be empty");
         }

@@ -10,6 +10,7 @@ pub mod completed;
 pub mod history;
 pub mod invalidation;
 pub mod leases;
+pub mod lifecycle;
 pub mod links;
 pub mod multipart;
 pub mod objects;

@@ -402,3 +402,26 @@ pub async fn stale(db: impl PgExecutor<'_>, cutoff: OffsetDateTime) -> Result<Ve
     .await?;
     Ok(rows.into_iter().map(Upload::from).collect())
 }
+
+/// Uploads in `bucket_id` under `prefix` begun before `cutoff` (a lifecycle rule aborts
+/// them), at most `limit`.
+pub async fn begun_before(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    prefix: &str,
+    cutoff: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Upload>, DbError> {
+    let rows: Vec<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads
+          where bucket_id = $1 and starts_with(key, $2) and created_at < $3
+          order by created_at limit $4"
+    ))
+    .bind(bucket_id)
+    .bind(prefix)
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Upload::from).collect())
+}

@@ -35,6 +35,22 @@ pub enum GcError {
     Db(#[from] DbError),
 }
 
+/// Aborts one multipart upload: its row first (once it is gone no part can be recorded
+/// against it), then its reservations and its parts' bytes. `false` if it was gone already.
+pub async fn abort_upload(state: &AppState, upload: &db::multipart::Upload) -> Result<bool, GcError> {
+    let mut conn = state.db.acquire().await.map_err(DbError::from)?;
+    let Some(dropped) = db::multipart::remove(&mut conn, upload.id).await? else {
+        return Ok(false);
+    };
+    drop(conn);
+    for r in &dropped.reservations {
+        db::quota::release(&state.db, *r).await?;
+    }
+    let parts: Vec<BlobId> = dropped.part_blobs.iter().map(|b| BlobId(*b)).collect();
+    parts::drop_upload(&state.storage, BlobId(upload.blob_id), &upload.backend_upload, &parts).await?;
+    Ok(true)
+}
+
 /// Aborts multipart uploads older than `upload_age`, then finds and deletes orphaned blobs
 /// older than `grace`; with `dry_run` it only counts.
 pub async fn collect(
@@ -53,17 +69,7 @@ pub async fn collect(
     for upload in db::multipart::stale(&state.db, upload_cutoff).await? {
         report.stale_uploads += 1;
         if !dry_run {
-            // Row first: once it is gone no part can be recorded against the upload.
-            let mut conn = state.db.acquire().await.map_err(DbError::from)?;
-            let Some(dropped) = db::multipart::remove(&mut conn, upload.id).await? else {
-                continue;
-            };
-            drop(conn);
-            for r in &dropped.reservations {
-                db::quota::release(&state.db, *r).await?;
-            }
-            let parts: Vec<BlobId> = dropped.part_blobs.iter().map(|b| BlobId(*b)).collect();
-            parts::drop_upload(&state.storage, BlobId(upload.blob_id), &upload.backend_upload, &parts).await?;
+            abort_upload(state, &upload).await?;
         }
     }
 

@@ -1,11 +1,12 @@
 //! Work that is not a request: the background loops every instance runs (instance leases
 //! and the reservation sweep, the request-count and audit flushes, the daily usage roll-up,
-//! the listener of cache invalidations)
+//! the listener of cache invalidations, the lifecycle rules)
 //! and the maintenance commands (`godrive gc`, `godrive usage reconcile`).
 
 pub mod gc;
 pub mod invalidate;
 pub mod lease;
+pub mod lifecycle;
 pub mod reconcile;
 pub mod rollup;
 
@@ -72,4 +73,5 @@ pub async fn start(state: &AppState) {
             }
         }
     });
+    lifecycle::start(state);
 }

@@ -10,6 +10,7 @@ pub mod growing;
 pub mod hashing;
 pub mod integrity;
 pub mod keys;
+pub mod lifecycle;
 pub mod quota;
 pub mod range;
 pub mod stored;

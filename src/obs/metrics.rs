@@ -82,6 +82,12 @@ pub struct AuthFailureLabels {
     pub reason: &'static str,
 }
 
+/// `{what}`: `expired_objects`, `expired_bytes` or `aborted_uploads`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LifecycleLabels {
+    pub what: &'static str,
+}
+
 /// `{api, limit}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QuotaLabels {
@@ -185,6 +191,8 @@ pub struct Metrics {
     pub user_quota_ratio: Family<UserLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Users whose stored bytes exceed their quota (must stay 0).
     pub users_over_quota: Gauge,
+    /// What lifecycle rules removed, by `what`.
+    pub lifecycle: Family<LifecycleLabels, Counter>,
     /// Always 1, labelled with the version.
     pub build_info: Family<BuildLabels, Gauge>,
 }
@@ -218,6 +226,7 @@ impl Metrics {
             user_storage_used: Family::default(),
             user_quota_ratio: Family::default(),
             users_over_quota: Gauge::default(),
+            lifecycle: Family::default(),
             build_info: Family::default(),
         };
         let r = &mut registry;
@@ -242,6 +251,7 @@ impl Metrics {
             m.auth_failures.clone(),
         );
         r.register("quota_refusals", "Uploads refused by a quota", m.quota_refusals.clone());
+        r.register("lifecycle", "What lifecycle rules removed", m.lifecycle.clone());
         r.register(
             "auth_cache",
             "Authorization cache lookups by kind and result",

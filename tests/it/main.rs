@@ -20,6 +20,7 @@ mod files;
 mod fuzz;
 mod hostile;
 mod isolation;
+mod lifecycle;
 mod list;
 mod logs;
 mod metrics;

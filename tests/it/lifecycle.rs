@@ -1,0 +1,188 @@
+//! Bucket lifecycle rules: stored and read back as S3 documents, refused as S3 refuses
+//! them, and applied by the lifecycle job with a lifecycle "day" of two seconds
+//! (`GODRIVE_LIFECYCLE_DAY_SECS`): current objects expire by prefix, tags and size,
+//! incomplete multipart uploads are aborted, and usage stays exact.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleAndOperator, LifecycleRuleFilter, Tag, Transition, TransitionStorageClass,
+};
+
+use crate::common::{BACKENDS, TestServer, code_status, unique};
+
+fn rule(id: &str, filter: LifecycleRuleFilter) -> aws_sdk_s3::types::builders::LifecycleRuleBuilder {
+    LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(filter)
+}
+
+fn expire_after(days: i32) -> LifecycleExpiration {
+    LifecycleExpiration::builder().days(days).build()
+}
+
+async fn put(s3: &Client, b: &str, k: &str, body: &[u8], tagging: Option<&str>) {
+    s3.put_object()
+        .bucket(b)
+        .key(k)
+        .set_tagging(tagging.map(str::to_owned))
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn exists(s3: &Client, b: &str, k: &str) -> bool {
+    s3.head_object().bucket(b).key(k).send().await.is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_expire_objects_by_prefix_tags_and_size_and_abort_old_uploads() {
+    for backend in BACKENDS {
+        let srv = TestServer::start_with(backend, &[("GODRIVE_LIFECYCLE_DAY_SECS", "2")]).await;
+        let u = srv.user().await;
+        let s3 = srv.client(&u);
+        let b = unique("lifecycle");
+        s3.create_bucket().bucket(&b).send().await.unwrap();
+        let tagged = LifecycleRuleFilter::builder()
+            .and(
+                LifecycleRuleAndOperator::builder()
+                    .prefix("tagged/")
+                    .tags(Tag::builder().key("class").value("temp").build().unwrap())
+                    .object_size_greater_than(5)
+                    .build(),
+            )
+            .build();
+        let config = BucketLifecycleConfiguration::builder()
+            .rules(
+                rule("tmp", LifecycleRuleFilter::builder().prefix("tmp/").build())
+                    .expiration(expire_after(1))
+                    .build()
+                    .unwrap(),
+            )
+            .rules(rule("tagged", tagged).expiration(expire_after(1)).build().unwrap())
+            .rules(
+                rule("uploads", LifecycleRuleFilter::builder().prefix("").build())
+                    .abort_incomplete_multipart_upload(
+                        AbortIncompleteMultipartUpload::builder()
+                            .days_after_initiation(1)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(&b)
+            .lifecycle_configuration(config)
+            .send()
+            .await
+            .unwrap();
+        let got = s3.get_bucket_lifecycle_configuration().bucket(&b).send().await.unwrap();
+        let ids: Vec<&str> = got.rules().iter().filter_map(|r| r.id()).collect();
+        assert_eq!(ids, ["tmp", "tagged", "uploads"]);
+        let and = got.rules()[1].filter().and_then(|f| f.and()).unwrap();
+        assert_eq!(and.prefix(), Some("tagged/"));
+        assert_eq!(and.object_size_greater_than(), Some(5));
+
+        put(&s3, &b, "tmp/a", b"0123456789", None).await;
+        put(&s3, &b, "keep/b", b"0123456789", None).await;
+        put(&s3, &b, "tagged/c", b"0123456789", Some("class=temp")).await;
+        put(&s3, &b, "tagged/d", b"0123456789", None).await;
+        put(&s3, &b, "tagged/e", b"0123", Some("class=temp")).await;
+        let up = s3.create_multipart_upload().bucket(&b).key("big").send().await.unwrap();
+        s3.upload_part()
+            .bucket(&b)
+            .key("big")
+            .upload_id(up.upload_id().unwrap())
+            .part_number(1)
+            .body(b"part".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+
+        // A day is two seconds and the job runs every second: within a few seconds the
+        // rules have applied, and only to what they select.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let uploads = s3.list_multipart_uploads().bucket(&b).send().await.unwrap();
+            let done =
+                !exists(&s3, &b, "tmp/a").await && !exists(&s3, &b, "tagged/c").await && uploads.uploads().is_empty();
+            if done {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{backend:?}: the rules did not apply");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for kept in ["keep/b", "tagged/d", "tagged/e"] {
+            assert!(exists(&s3, &b, kept).await, "{backend:?}: {kept} expired");
+        }
+        let usage = godrive::db::usage::of_user(&srv.state.db, u.id).await.unwrap().unwrap();
+        assert_eq!((usage.used_bytes, usage.reserved_bytes), (24, 0), "{backend:?}");
+        let report = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
+        assert!(report.drift.is_empty() && report.missing_blobs.is_empty(), "{report:?}");
+        // An object written again after the rules saw it is a new object: it stays a day.
+        put(&s3, &b, "tmp/a", b"fresh", None).await;
+        assert!(exists(&s3, &b, "tmp/a").await);
+        let metrics = reqwest::get(format!("http://{}/metrics", srv.metrics_addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("godrive_lifecycle_total{what=\"expired_objects\"}"),
+            "{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_documents_are_checked_as_s3_checks_them() {
+    let srv = TestServer::start(crate::common::Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("lcrules");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let res = s3.get_bucket_lifecycle_configuration().bucket(&b).send().await;
+    assert_eq!(code_status(res), ("NoSuchLifecycleConfiguration".into(), 404));
+    let all = || LifecycleRuleFilter::builder().prefix("").build();
+    let send = |rules: Vec<LifecycleRule>| {
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(&b)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let res = send(vec![rule("zero", all()).expiration(expire_after(0)).build().unwrap()]).await;
+    assert_eq!(code_status(res), ("InvalidArgument".into(), 400));
+    let res = send(vec![rule("nothing", all()).build().unwrap()]).await;
+    assert_eq!(code_status(res), ("InvalidArgument".into(), 400));
+    let twice = rule("same", all()).expiration(expire_after(3)).build().unwrap();
+    let res = send(vec![twice.clone(), twice.clone()]).await;
+    assert_eq!(code_status(res), ("InvalidArgument".into(), 400));
+    let transition = rule("cold", all())
+        .transitions(
+            Transition::builder()
+                .days(30)
+                .storage_class(TransitionStorageClass::Glacier)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    let res = send(vec![transition]).await;
+    assert_eq!(code_status(res), ("NotImplemented".into(), 501));
+    send(vec![twice]).await.unwrap();
+    s3.get_bucket_lifecycle_configuration().bucket(&b).send().await.unwrap();
+    s3.delete_bucket_lifecycle().bucket(&b).send().await.unwrap();
+    let res = s3.get_bucket_lifecycle_configuration().bucket(&b).send().await;
+    assert_eq!(code_status(res), ("NoSuchLifecycleConfiguration".into(), 404));
+}
