@@ -117,21 +117,13 @@ pub async fn expire(
     Ok((count, bytes, blobs))
 }
 
-/// Takes the fleet-wide lifecycle lock for this session, if no other instance holds it.
-pub async fn try_lock(db: &mut PgConnection) -> Result<bool, DbError> {
-    Ok(sqlx::query_scalar("select pg_try_advisory_lock($1)")
+/// Takes the fleet-wide lifecycle lock for the rest of the transaction `tx` (held open
+/// while a run lasts, released however it ends); `false` if another instance holds it.
+pub async fn try_lock(tx: &mut PgConnection) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
         .bind(LOCK_KEY)
-        .fetch_one(db)
+        .fetch_one(tx)
         .await?)
-}
-
-/// Gives the lock back.
-pub async fn unlock(db: &mut PgConnection) -> Result<(), DbError> {
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
-        .execute(db)
-        .await?;
-    Ok(())
 }
 
 /// The advisory lock's key ("lifecycl" in ASCII).

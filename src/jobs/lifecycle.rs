@@ -39,13 +39,14 @@ pub fn period(day_secs: u64) -> Duration {
 
 /// One run, unless another instance is running one (then `None`).
 pub async fn run(state: &AppState, now: OffsetDateTime) -> Result<Option<Run>, GcError> {
-    let mut lock = state.db.acquire().await.map_err(DbError::from)?;
+    // The lock lives as long as this transaction, which does nothing else.
+    let mut lock = state.db.begin().await.map_err(DbError::from)?;
     if !db::lifecycle::try_lock(&mut lock).await? {
         return Ok(None);
     }
-    let result = apply_all(state, now).await;
-    db::lifecycle::unlock(&mut lock).await?;
-    let done = result?;
+    let done = apply_all(state, now).await;
+    lock.rollback().await.map_err(DbError::from)?;
+    let done = done?;
     let count = |what, n| {
         let labels = crate::obs::metrics::LifecycleLabels { what };
         crate::obs::metrics::METRICS.lifecycle.get_or_create(&labels).inc_by(n);

@@ -186,3 +186,16 @@ async fn lifecycle_documents_are_checked_as_s3_checks_them() {
     let res = s3.get_bucket_lifecycle_configuration().bucket(&b).send().await;
     assert_eq!(code_status(res), ("NoSuchLifecycleConfiguration".into(), 404));
 }
+
+/// One instance at a time applies the rules: while another holds the lifecycle lock, a run
+/// does nothing.
+#[tokio::test]
+async fn one_instance_at_a_time_applies_the_rules() {
+    let srv = TestServer::start(crate::common::Backend::Fs).await;
+    let now = time::OffsetDateTime::now_utc();
+    let mut other = srv.state.db.begin().await.unwrap();
+    assert!(godrive::db::lifecycle::try_lock(&mut other).await.unwrap());
+    assert_eq!(godrive::jobs::lifecycle::run(&srv.state, now).await.unwrap(), None);
+    other.rollback().await.unwrap();
+    assert!(godrive::jobs::lifecycle::run(&srv.state, now).await.unwrap().is_some());
+}
