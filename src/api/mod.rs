@@ -10,6 +10,7 @@ pub mod extract;
 pub mod files;
 mod health;
 pub mod keys;
+mod lifecycle;
 pub mod presign;
 mod usage;
 
@@ -54,6 +55,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(keys::router())
         .merge(buckets::router())
+        .merge(lifecycle::router())
         .merge(files::router())
         .merge(admin::router())
         .merge(usage::router())

@@ -421,6 +421,8 @@ async fn every_json_route_refuses_another_users_resources() {
             404,
         ),
         ("PUT /buckets/{id}/public", Some(json!({"public": false})), 404),
+        ("GET /buckets/{id}/lifecycle", None, 404),
+        ("PUT /buckets/{id}/lifecycle", Some(json!({"rules": []})), 404),
         ("GET /buckets/{bucket_id}/files", None, 404),
         ("POST /buckets/{bucket_id}/files", None, 404),
         ("GET /buckets/{bucket_id}/files/{file_id}", None, 404),

@@ -54,6 +54,7 @@ fn baseline_bodies(w: &World) -> BTreeMap<&'static str, Value> {
             json!({"max_bytes": null, "max_objects": null}),
         ),
         ("PUT /buckets/{id}/public", json!({"public": false})),
+        ("PUT /buckets/{id}/lifecycle", json!({"rules": []})),
         ("POST /keys", json!({"name": "fuzz key"})),
         (
             "POST /presign",
