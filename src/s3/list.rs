@@ -161,14 +161,14 @@ impl<'a> Lister<'a> {
 }
 
 /// A page of a listing.
-struct Page {
-    objects: Vec<Listed>,
-    prefixes: Vec<String>,
-    truncated: bool,
-    last: Option<String>,
+pub(super) struct Page {
+    pub(super) objects: Vec<Listed>,
+    pub(super) prefixes: Vec<String>,
+    pub(super) truncated: bool,
+    pub(super) last: Option<String>,
 }
 
-async fn page(
+pub(super) async fn page(
     db: &PgPool,
     bucket_id: Uuid,
     prefix: &str,
@@ -200,7 +200,7 @@ async fn page(
     Ok(p)
 }
 
-fn max_keys(v: Option<i32>) -> S3Result<i32> {
+pub(super) fn max_keys(v: Option<i32>) -> S3Result<i32> {
     match v {
         None => Ok(MAX_KEYS),
         Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative.")),
@@ -209,7 +209,7 @@ fn max_keys(v: Option<i32>) -> S3Result<i32> {
 }
 
 /// Returns whether keys must be URL-encoded in the response.
-fn url_encoding(e: Option<&EncodingType>) -> S3Result<bool> {
+pub(super) fn url_encoding(e: Option<&EncodingType>) -> S3Result<bool> {
     match e.map(|e| e.as_str()) {
         None => Ok(false),
         Some(s) if s.eq_ignore_ascii_case("url") => Ok(true),
@@ -220,7 +220,7 @@ fn url_encoding(e: Option<&EncodingType>) -> S3Result<bool> {
     }
 }
 
-fn enc(s: String, url: bool) -> String {
+pub(super) fn enc(s: String, url: bool) -> String {
     if url {
         utf8_percent_encode(&s, KEY_ENCODE).to_string()
     } else {
@@ -229,7 +229,7 @@ fn enc(s: String, url: bool) -> String {
 }
 
 /// An empty `delimiter=` means no delimiter.
-fn delimiter(d: Option<&str>) -> Option<&str> {
+pub(super) fn delimiter(d: Option<&str>) -> Option<&str> {
     d.filter(|d| !d.is_empty())
 }
 
@@ -253,7 +253,7 @@ fn contents(objects: Vec<Listed>, url: bool, owner: Option<Uuid>) -> Vec<Object>
         .collect()
 }
 
-fn prefixes(p: Vec<String>, url: bool) -> Vec<CommonPrefix> {
+pub(super) fn prefixes(p: Vec<String>, url: bool) -> Vec<CommonPrefix> {
     p.into_iter()
         .map(|p| CommonPrefix {
             prefix: Some(enc(p, url)),

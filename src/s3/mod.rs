@@ -28,6 +28,7 @@ mod public;
 pub mod ratelimit;
 mod sse;
 pub mod tagging;
+mod versions;
 
 use std::sync::Arc;
 
@@ -295,6 +296,13 @@ impl S3 for GoDriveS3 {
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         self.do_list_multipart_uploads(req).await
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        self.do_list_object_versions(req).await
     }
 
     async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {

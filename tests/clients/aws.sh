@@ -16,6 +16,10 @@ step download;           aws s3 cp "s3://$b/small.txt" "$out/small.txt" --no-pro
 step ranged download;    aws s3api get-object --bucket "$b" --key big.bin --range bytes=1000-1999 "$out/range" >/dev/null
                          range_of "$WORK/big.bin" 1000 1000 > "$out/range.want"
                          same "$out/range.want" "$out/range" "range 1000-1999"
+step versions;           aws s3api list-object-versions --bucket "$b" --prefix small > "$out/versions"
+                         grep -q '"VersionId": "null"' "$out/versions"
+                         aws s3api get-object --bucket "$b" --key small.txt --version-id null "$out/v-null" >/dev/null
+                         same "$WORK/small.txt" "$out/v-null" "get-object --version-id null"
 step server-side copy;   aws s3 cp "s3://$b/big.bin" "s3://$b/copy/big.bin" --no-progress
                          aws s3 cp "s3://$b/copy/big.bin" "$out/copy.bin" --no-progress
                          same "$WORK/big.bin" "$out/copy.bin" "copy"

@@ -247,3 +247,66 @@ async fn owners_are_listed_in_v1_and_with_fetch_owner() {
     let v1 = s3.list_objects().bucket(&b).send().await.unwrap();
     assert_eq!(v1.contents()[0].owner().and_then(|o| o.id()), Some(me.as_str()));
 }
+
+/// ListObjectVersions on an unversioned bucket: every object is its `null` version, latest,
+/// paged by key marker, grouped by delimiter, as S3 lists a bucket never versioned.
+#[tokio::test]
+async fn every_object_is_listed_as_its_null_version() {
+    let srv = TestServer::start(Backend::Fs).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("versions");
+    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let keys = ["a", "b", "dir/x", "dir/y", "c"];
+    for k in keys {
+        s3.put_object()
+            .bucket(&b)
+            .key(k)
+            .body(k.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let out = s3
+            .list_object_versions()
+            .bucket(&b)
+            .max_keys(2)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await
+            .unwrap();
+        for v in out.versions() {
+            assert_eq!((v.version_id(), v.is_latest()), (Some("null"), Some(true)));
+            assert_eq!(v.size(), Some(v.key().unwrap().len() as i64));
+            seen.push(v.key().unwrap().to_owned());
+        }
+        if out.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = out.next_key_marker().map(str::to_owned);
+        version_marker = out.next_version_id_marker().map(str::to_owned);
+        assert_eq!(version_marker.as_deref(), Some("null"));
+    }
+    assert_eq!(seen, ["a", "b", "c", "dir/x", "dir/y"]);
+    let grouped = s3
+        .list_object_versions()
+        .bucket(&b)
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grouped.versions().len(), 3);
+    let dirs: Vec<&str> = grouped.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    assert_eq!(dirs, ["dir/"]);
+    let res = s3
+        .list_object_versions()
+        .bucket(&b)
+        .version_id_marker("null")
+        .send()
+        .await;
+    assert_eq!(crate::common::code_status(res), ("InvalidArgument".into(), 400));
+}
