@@ -45,6 +45,18 @@ pub async fn session(srv: &TestServer) -> (Client, String, String) {
     )
 }
 
+/// GET `url` with the access token; the JSON answer.
+pub async fn get_json(http: &Client, url: &str, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }

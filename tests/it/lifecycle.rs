@@ -215,15 +215,7 @@ async fn the_json_api_shows_and_sets_the_rules_s3_sees() {
     let srv = TestServer::start(crate::common::Backend::Fs).await;
     let (http, token, bucket_url) = crate::files::session(&srv).await;
     let base = format!("{}/v1", srv.url());
-    let view: serde_json::Value = http
-        .get(&bucket_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: serde_json::Value = crate::files::get_json(&http, &bucket_url, &token).await;
     let name = view["name"].as_str().unwrap().to_owned();
     let key: serde_json::Value = http
         .post(format!("{base}/keys"))
@@ -241,15 +233,7 @@ async fn the_json_api_shows_and_sets_the_rules_s3_sees() {
         key["secret_access_key"].as_str().unwrap(),
     );
     let rules_url = format!("{bucket_url}/lifecycle");
-    let got: serde_json::Value = http
-        .get(&rules_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: serde_json::Value = crate::files::get_json(&http, &rules_url, &token).await;
     assert_eq!(got["rules"], serde_json::json!([]));
 
     let set = |rules: serde_json::Value| {
@@ -270,15 +254,7 @@ async fn the_json_api_shows_and_sets_the_rules_s3_sees() {
         .unwrap();
     assert_eq!(s3_rules.rules()[0].id(), Some("logs"));
     assert_eq!(s3_rules.rules()[0].expiration().and_then(|e| e.days()), Some(30));
-    let got: serde_json::Value = http
-        .get(&rules_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: serde_json::Value = crate::files::get_json(&http, &rules_url, &token).await;
     assert_eq!(got["rules"][0]["prefix"], "logs/");
 
     let resp = set(serde_json::json!([{"id": "bad", "expiration_days": 0}]))

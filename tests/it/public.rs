@@ -240,15 +240,7 @@ async fn public_access_is_blocked_unless_the_operator_allows_it() {
 async fn the_json_api_makes_a_bucket_public_and_private_again() {
     let srv = TestServer::start_with(Backend::Fs, &allowed()).await;
     let (http, token, bucket_url) = crate::files::session(&srv).await;
-    let view: Value = http
-        .get(&bucket_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = crate::files::get_json(&http, &bucket_url, &token).await;
     assert_eq!(view["public"], false);
     let name = view["name"].as_str().unwrap().to_owned();
     // A file stored through the API, read without signing once the bucket is public.
@@ -279,15 +271,7 @@ async fn the_json_api_makes_a_bucket_public_and_private_again() {
     );
     // Reading is public; listing is not.
     assert_eq!(anonymous(&srv, "GET", &format!("/{name}"), b"").await.0, 403);
-    let list: Value = http
-        .get(format!("{}/v1/buckets", srv.url()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = crate::files::get_json(&http, &format!("{}/v1/buckets", srv.url()), &token).await;
     assert_eq!(list["items"][0]["public"], true);
     let view: Value = set(false).await.unwrap().json().await.unwrap();
     assert_eq!(view["public"], false);
