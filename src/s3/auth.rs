@@ -128,8 +128,12 @@ impl S3Access for Authz {
             (Some(_), Some(id), Some(owner)) if owner == caller.user_id => Some(id),
             // CreateBucket on a taken name is answered by the handler (AlreadyExists / OwnedByYou).
             (Some(_), Some(_), Some(_)) if creating => None,
-            // Another user's bucket: only what its ACL or policy allows everyone.
-            (Some(_), Some(_), _) => return super::public::authorize(&self.state, cx, Who::OtherUser).await,
+            // Another user's bucket: only what its ACL or policy allows everyone. The key was
+            // used either way.
+            (Some(_), Some(_), _) => {
+                self.state.requests.key_used(&access_key);
+                return super::public::authorize(&self.state, cx, Who::OtherUser).await;
+            }
             (Some(_), None, _) if creating => None,
             (Some(_), None, _) => {
                 return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
