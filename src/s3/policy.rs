@@ -250,43 +250,42 @@ mod tests {
         };
         assert_eq!(code(parse("site", "not json")), "MalformedPolicy");
         assert_eq!(code(parse("site", r#"{"Statement":[]}"#)), "MalformedPolicy");
-        assert_eq!(
-            one("Allow", r#""*""#, "s3:GetObject", "arn:aws:s3:::other/*"),
-            "MalformedPolicy"
-        );
-        assert_eq!(
-            one("Allow", r#""*""#, "s3:ListBucket", "arn:aws:s3:::site/*"),
-            "MalformedPolicy"
-        );
-        assert_eq!(
-            one("Maybe", r#""*""#, "s3:GetObject", "arn:aws:s3:::site/*"),
-            "MalformedPolicy"
-        );
-        assert_eq!(
-            one("Deny", r#""*""#, "s3:GetObject", "arn:aws:s3:::site/*"),
-            "NotImplemented"
-        );
-        assert_eq!(
-            one(
+        let star = r#""*""#;
+        let cases = [
+            ("Allow", star, "s3:GetObject", "arn:aws:s3:::other/*", "MalformedPolicy"),
+            ("Allow", star, "s3:ListBucket", "arn:aws:s3:::site/*", "MalformedPolicy"),
+            ("Maybe", star, "s3:GetObject", "arn:aws:s3:::site/*", "MalformedPolicy"),
+            ("Deny", star, "s3:GetObject", "arn:aws:s3:::site/*", "NotImplemented"),
+            (
                 "Allow",
                 r#"{"AWS":"arn:aws:iam::1:root"}"#,
                 "s3:GetObject",
-                "arn:aws:s3:::site/*"
+                "arn:aws:s3:::site/*",
+                "NotImplemented",
             ),
-            "NotImplemented"
-        );
-        assert_eq!(
-            one("Allow", r#""*""#, "s3:PutObject", "arn:aws:s3:::site/*"),
-            "NotImplemented"
-        );
-        assert_eq!(
-            one("Allow", r#""*""#, "s3:GetObject", "arn:aws:s3:::site/a*b/*"),
-            "NotImplemented"
-        );
-        assert_eq!(
-            one("Allow", r#""*""#, "s3:GetObject", "arn:aws:s3:::site/one.txt"),
-            "NotImplemented"
-        );
+            ("Allow", star, "s3:PutObject", "arn:aws:s3:::site/*", "NotImplemented"),
+            (
+                "Allow",
+                star,
+                "s3:GetObject",
+                "arn:aws:s3:::site/a*b/*",
+                "NotImplemented",
+            ),
+            (
+                "Allow",
+                star,
+                "s3:GetObject",
+                "arn:aws:s3:::site/one.txt",
+                "NotImplemented",
+            ),
+        ];
+        for (effect, principal, action, resource, want) in cases {
+            assert_eq!(
+                one(effect, principal, action, resource),
+                want,
+                "{effect} {principal} {action} {resource}"
+            );
+        }
         assert_eq!(code(parse("site", &"x".repeat(21 * 1024))), "MalformedPolicy");
     }
 }

@@ -39,6 +39,19 @@ async fn setup(srv: &TestServer) -> (aws_sdk_s3::Client, String) {
     (s3, b)
 }
 
+/// Starts an upload of `key` with CRC32 checksums; its id.
+async fn crc32_upload(s3: &aws_sdk_s3::Client, b: &str, key: &str) -> String {
+    let up = s3
+        .create_multipart_upload()
+        .bucket(b)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    up.upload_id().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_64_mib_upload_in_5_mib_parts_reads_back_byte_exact() {
     for backend in BACKENDS {
@@ -614,19 +627,8 @@ async fn multipart_checksums_are_composite_or_full_object() {
 #[tokio::test]
 async fn a_retried_completion_gets_the_same_answer() {
     let srv = TestServer::start(Backend::Fs).await;
-    let u = srv.user().await;
-    let s3 = srv.client(&u);
-    let b = unique("retry");
-    s3.create_bucket().bucket(&b).send().await.unwrap();
-    let up = s3
-        .create_multipart_upload()
-        .bucket(&b)
-        .key("k")
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .send()
-        .await
-        .unwrap();
-    let id = up.upload_id().unwrap().to_owned();
+    let (s3, b) = setup(&srv).await;
+    let id = crc32_upload(&s3, &b, "k").await;
     let part = s3
         .upload_part()
         .bucket(&b)
@@ -686,10 +688,7 @@ async fn a_retried_completion_gets_the_same_answer() {
 #[tokio::test]
 async fn a_single_part_object_read_by_part_number_is_one_part() {
     let srv = TestServer::start(Backend::Fs).await;
-    let u = srv.user().await;
-    let s3 = srv.client(&u);
-    let b = unique("onepart");
-    s3.create_bucket().bucket(&b).send().await.unwrap();
+    let (s3, b) = setup(&srv).await;
     let body = data(5000, 9);
     s3.put_object()
         .bucket(&b)
@@ -724,19 +723,8 @@ async fn a_single_part_object_read_by_part_number_is_one_part() {
 async fn a_part_uploaded_again_or_twice_at_once_keeps_one_whole_part() {
     for backend in BACKENDS {
         let srv = TestServer::start(backend).await;
-        let u = srv.user().await;
-        let s3 = srv.client(&u);
-        let b = unique("reupload");
-        s3.create_bucket().bucket(&b).send().await.unwrap();
-        let up = s3
-            .create_multipart_upload()
-            .bucket(&b)
-            .key("k")
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .send()
-            .await
-            .unwrap();
-        let id = up.upload_id().unwrap().to_owned();
+        let (s3, b) = setup(&srv).await;
+        let id = crc32_upload(&s3, &b, "k").await;
         let part = |body: Vec<u8>| {
             s3.upload_part()
                 .bucket(&b)
