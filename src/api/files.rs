@@ -422,10 +422,10 @@ async fn remove(
     AppPath((bucket_id, file_id)): AppPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
     let bucket = owned(&state, user.id, bucket_id).await?;
-    let mut conn = state.db.acquire().await?;
-    let blobs = objects::delete_by_id(&mut conn, bucket.id, file_id)
+    // As an S3 DeleteObject of its key: on a versioned bucket, a delete marker.
+    let file = objects::get_by_id(&state.db, bucket.id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
-    crate::objects::stored::delete_in_background(state.storage.clone(), blobs);
+    crate::objects::removal::remove(&state, bucket.id, &[(file.key, None)]).await?;
     Ok(StatusCode::NO_CONTENT)
 }

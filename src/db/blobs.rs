@@ -1,4 +1,5 @@
-//! Which blobs rows reference: objects (their blob, or their part blobs) and the parts of
+//! Which blobs rows reference: objects and their other versions (their blob, or their part
+//! blobs) and the parts of
 //! multipart uploads in progress. `godrive gc` keeps what is referenced; `godrive usage
 //! reconcile` compares it with the backend.
 
@@ -22,6 +23,8 @@ pub async fn all_blobs(db: impl PgExecutor<'_>) -> Result<AllBlobs, DbError> {
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(
         "select blob_id, true from objects where part_blobs is null
          union all select unnest(part_blobs), true from objects where part_blobs is not null
+         union all select blob_id, true from object_versions where part_blobs is null and blob_id is not null
+         union all select unnest(part_blobs), true from object_versions where part_blobs is not null
          union all select blob_id, false from multipart_parts where blob_id is not null",
     )
     .fetch_all(db)
@@ -41,6 +44,10 @@ pub async fn referenced_blobs(db: impl PgExecutor<'_>, blob_ids: &[Uuid]) -> Res
         "select blob_id from objects where blob_id = any($1)
          union all
          select b from objects, unnest(part_blobs) b where part_blobs && $1 and b = any($1)
+         union all
+         select blob_id from object_versions where blob_id = any($1)
+         union all
+         select b from object_versions, unnest(part_blobs) b where part_blobs && $1 and b = any($1)
          union all
          select blob_id from multipart_parts where blob_id = any($1)",
     )

@@ -142,10 +142,14 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
     if found.is_none() {
         return Ok(DeleteOutcome::Missing);
     }
-    let busy: bool = sqlx::query_scalar("select exists (select 1 from objects where bucket_id = $1)")
-        .bind(bucket_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    // Noncurrent versions and delete markers keep a bucket alive too, as in S3.
+    let busy: bool = sqlx::query_scalar(
+        "select exists (select 1 from objects where bucket_id = $1)
+             or exists (select 1 from object_versions where bucket_id = $1)",
+    )
+    .bind(bucket_id)
+    .fetch_one(&mut *tx)
+    .await?;
     if busy {
         return Ok(DeleteOutcome::NotEmpty);
     }
@@ -192,17 +196,22 @@ pub async fn delete_cascade(db: &mut PgConnection, id: Uuid) -> Result<Option<Re
     if found.is_none() {
         return Ok(None);
     }
-    let gone: Vec<(Uuid, i64, Option<Vec<Uuid>>)> =
-        sqlx::query_as("delete from objects where bucket_id = $1 returning blob_id, size, part_blobs")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let gone: Vec<(Option<Uuid>, i64, Option<Vec<Uuid>>)> = sqlx::query_as(
+        "with o as (delete from objects where bucket_id = $1 returning blob_id, size, part_blobs),
+              v as (delete from object_versions where bucket_id = $1 returning blob_id, size, part_blobs)
+         select blob_id, size, part_blobs from o union all select blob_id, size, part_blobs from v",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     let bytes: i64 = gone.iter().map(|(_, s, _)| s).sum();
     // The owner's counters lose what the bucket held (the bucket's own go with its row).
     super::usage::charge(&mut tx, id, -bytes, -(gone.len() as i64)).await?;
+    // A delete marker has no blob.
     let blobs: Vec<Uuid> = gone
         .into_iter()
-        .flat_map(|(b, _, parts)| super::objects::blobs_of(b, parts))
+        .filter_map(|(b, _, parts)| b.map(|b| super::objects::blobs_of(b, parts)))
+        .flatten()
         .collect();
     super::quota::release_bucket(&mut tx, id).await?;
     let uploads = super::multipart::remove_all_of_bucket(&mut tx, id).await?;

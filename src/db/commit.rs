@@ -30,6 +30,9 @@ pub struct Committed {
     pub displaced: Vec<Uuid>,
     /// Its Last-Modified.
     pub at: OffsetDateTime,
+    /// Its version id (`null` while its bucket's versioning is suspended), if the bucket
+    /// has ever been versioned.
+    pub version_id: Option<String>,
 }
 
 /// Commits `items` in one transaction. The outer error means nothing was committed (the
@@ -89,21 +92,28 @@ pub async fn commit_put(tx: &mut PgConnection, new: &NewObject) -> Result<(Vec<U
     Ok((done.displaced, done.at))
 }
 
-/// The row an upsert replaced: its blob, size and part blobs.
-type Replaced = (Uuid, i64, Option<Vec<Uuid>>);
+/// What an upsert freed: the versions it replaced or removed (none on a versioned bucket,
+/// where the version it replaced stays, noncurrent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Freed {
+    blobs: Vec<Uuid>,
+    bytes: i64,
+    objects: i64,
+}
 
-/// How one written object changes usage: its size against the size it replaced.
+/// How one written object changes usage: its size and slot against what it freed.
 #[derive(Debug, Clone, Copy)]
 struct Growth {
-    replaced: Option<i64>,
+    freed_bytes: i64,
+    freed_objects: i64,
 }
 
 impl Growth {
     fn of(self, new: &NewObject) -> Change<'_> {
         Change {
             bucket_id: new.bucket_id,
-            bytes: new.size - self.replaced.unwrap_or(0),
-            added: i64::from(self.replaced.is_none()),
+            bytes: new.size - self.freed_bytes,
+            added: 1 - self.freed_objects,
             reservations: &new.reservations,
         }
     }
@@ -112,30 +122,37 @@ impl Growth {
 /// Writes one object's row (and removes the multipart upload it completes); `None`, with
 /// nothing written, if its condition does not hold.
 async fn write(tx: &mut PgConnection, item: Commit<'_>) -> Result<Option<(Committed, Growth)>, DbError> {
-    let Some((old, at)) = upsert(&mut *tx, item.new).await? else {
+    let Some((freed, at, version_id)) = upsert(&mut *tx, item.new).await? else {
         return Ok(None);
     };
     if let Some(id) = item.finished {
         super::multipart::delete(&mut *tx, id).await?;
-        super::completed::remember(&mut *tx, id, item.new).await?;
+        super::completed::remember(&mut *tx, id, item.new, version_id.as_deref()).await?;
     }
-    let replaced = old.as_ref().map(|o| o.1);
+    let growth = Growth {
+        freed_bytes: freed.bytes,
+        freed_objects: freed.objects,
+    };
     Ok(Some((
         Committed {
-            displaced: old.map_or_else(Vec::new, |(blob, _, parts)| super::objects::blobs_of(blob, parts)),
+            displaced: freed.blobs,
             at,
+            version_id,
         },
-        Growth { replaced },
+        growth,
     )))
 }
 
-/// Makes `new` the visible version of its key and returns the version it replaced (blob,
-/// size and part blobs) and the commit time, in one round trip (the `upsert_object`
-/// function, migration 0019). The existing row is locked before it is replaced, so two
-/// concurrent overwrites each see and hand back the blob they displaced: no blob is
-/// orphaned. `None`, with nothing written, if `new`'s condition does not hold for the row
-/// it would replace.
-async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option<Replaced>, OffsetDateTime)>, DbError> {
+/// Makes `new` the current version of its key and returns what that freed, the commit time
+/// and the new version's id, in one round trip (the `upsert_object` function, migrations
+/// 0019 and 0022). The existing row is locked before it is replaced (and, on a versioned
+/// bucket, the key itself), so two concurrent overwrites each see and hand back the blobs
+/// they displaced: no blob is orphaned. `None`, with nothing written, if `new`'s condition
+/// does not hold for the row it would replace.
+async fn upsert(
+    tx: &mut PgConnection,
+    new: &NewObject,
+) -> Result<Option<(Freed, OffsetDateTime, Option<String>)>, DbError> {
     let h = &new.headers;
     let (condition, condition_etag) = match &new.condition {
         None => (None, None),
@@ -144,7 +161,7 @@ async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option
         Some(WriteCondition::Etag(e)) => (Some("etag"), Some(e.as_str())),
     };
     let row: UpsertRow = sqlx::query_as(
-        "select old_blob, old_size, old_part_blobs, committed_at, condition_failed
+        "select displaced, freed_bytes, freed_objects, committed_at, condition_failed, version_id
            from upsert_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                               $17, $18, $19, $20, $21, $22, $23, $24)",
     )
@@ -178,19 +195,21 @@ async fn upsert(tx: &mut PgConnection, new: &NewObject) -> Result<Option<(Option
         return Ok(None);
     }
     let at = row.committed_at.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))?;
-    let old = match (row.old_blob, row.old_size) {
-        (Some(blob), Some(size)) => Some((blob, size, row.old_part_blobs)),
-        _ => None,
+    let freed = Freed {
+        blobs: row.displaced,
+        bytes: row.freed_bytes,
+        objects: i64::from(row.freed_objects),
     };
-    Ok(Some((old, at)))
+    Ok(Some((freed, at, row.version_id)))
 }
 
 /// What `upsert_object` returns.
 #[derive(sqlx::FromRow)]
 struct UpsertRow {
-    old_blob: Option<Uuid>,
-    old_size: Option<i64>,
-    old_part_blobs: Option<Vec<Uuid>>,
+    displaced: Vec<Uuid>,
+    freed_bytes: i64,
+    freed_objects: i32,
     committed_at: Option<OffsetDateTime>,
     condition_failed: bool,
+    version_id: Option<String>,
 }

@@ -22,13 +22,20 @@ pub struct Completed {
     pub checksums: Json<Checksums>,
     /// FULL_OBJECT or COMPOSITE, with checksums.
     pub checksum_type: Option<String>,
+    /// The version it made, on a bucket that has known versioning.
+    pub version_id: Option<String>,
 }
 
 /// Remembers that upload `id` completed as `new`, inside the completion's transaction.
-pub async fn remember(tx: &mut PgConnection, id: Uuid, new: &NewObject) -> Result<(), DbError> {
+pub async fn remember(
+    tx: &mut PgConnection,
+    id: Uuid,
+    new: &NewObject,
+    version_id: Option<&str>,
+) -> Result<(), DbError> {
     sqlx::query(
-        "insert into completed_uploads (id, bucket_id, key, etag, checksums, checksum_type)
-         values ($1, $2, $3, $4, $5, $6)
+        "insert into completed_uploads (id, bucket_id, key, etag, checksums, checksum_type, version_id)
+         values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (id) do nothing",
     )
     .bind(id)
@@ -37,6 +44,7 @@ pub async fn remember(tx: &mut PgConnection, id: Uuid, new: &NewObject) -> Resul
     .bind(&new.etag)
     .bind(Json(&new.checksums))
     .bind(new.checksum_type.as_deref())
+    .bind(version_id)
     .execute(tx)
     .await?;
     Ok(())
@@ -46,7 +54,7 @@ pub async fn remember(tx: &mut PgConnection, id: Uuid, new: &NewObject) -> Resul
 /// [`REMEMBERED_SECS`].
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Completed>, DbError> {
     Ok(sqlx::query_as(
-        "select etag, checksums, checksum_type from completed_uploads
+        "select etag, checksums, checksum_type, version_id from completed_uploads
           where id = $1 and bucket_id = $2 and key = $3
             and completed_at > now() - make_interval(secs => $4)",
     )

@@ -20,6 +20,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod versions;
 
 use std::str::FromStr;
 

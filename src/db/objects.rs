@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use sqlx::PgExecutor;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -69,6 +69,9 @@ pub struct Object {
     pub acl: Option<String>,
     /// Last-Modified.
     pub updated_at: OffsetDateTime,
+    /// Its version id (`null` for one written while its bucket was unversioned or
+    /// suspended), if its bucket has ever been versioned.
+    pub version_id: Option<String>,
 }
 
 /// The header columns objects and multipart uploads share, as read from a row.
@@ -100,7 +103,7 @@ impl From<HeaderColumns> for Headers {
 }
 
 #[derive(sqlx::FromRow)]
-struct ObjectRow {
+pub(super) struct ObjectRow {
     id: Uuid,
     key: String,
     size: i64,
@@ -118,6 +121,7 @@ struct ObjectRow {
     acl: Option<String>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    version_id: Option<String>,
 }
 
 impl From<ObjectRow> for Object {
@@ -139,13 +143,18 @@ impl From<ObjectRow> for Object {
             part_blobs: r.part_blobs,
             acl: r.acl,
             updated_at: r.updated_at,
+            version_id: r.version_id,
         }
     }
 }
 
+/// The columns of an [`ObjectRow`] from `objects`; its version id is shown only once its
+/// bucket has known versioning.
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
-     blob_id, part_blobs, acl, created_at, updated_at";
+     blob_id, part_blobs, acl, created_at, updated_at, \
+     case when version_id <> 'null' or (select b.versioning from buckets b where b.id = bucket_id) is not null \
+          then version_id end as version_id";
 
 /// A condition on the object a write replaces, checked under the row's lock in the commit
 /// (S3's conditional writes), so concurrent writers on any instance see each other.
@@ -223,18 +232,6 @@ pub async fn acl_of(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str) -> Resu
     )
 }
 
-/// Sets the canned ACL of the object under `key` (`None`: private); `false` if there is no
-/// such object.
-pub async fn set_acl(db: impl PgExecutor<'_>, bucket_id: Uuid, key: &str, acl: Option<&str>) -> Result<bool, DbError> {
-    let done = sqlx::query("update objects set acl = $3 where bucket_id = $1 and key = $2")
-        .bind(bucket_id)
-        .bind(key)
-        .bind(acl)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// The blobs a row owns: its part blobs when it has them, else its one blob.
 pub(super) fn blobs_of(blob_id: Uuid, part_blobs: Option<Vec<Uuid>>) -> Vec<Uuid> {
     part_blobs.unwrap_or_else(|| vec![blob_id])
@@ -286,65 +283,6 @@ pub async fn list_prefixed(
     Ok(rows.into_iter().map(Object::from).collect())
 }
 
-/// Deletes an object by id and uncounts it, returning its blobs for the caller to remove
-/// after commit (`None`: no such object).
-pub async fn delete_by_id(db: &mut PgConnection, bucket_id: Uuid, id: Uuid) -> Result<Option<Vec<Uuid>>, DbError> {
-    let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let gone: Option<(Uuid, i64, Option<Vec<Uuid>>)> =
-        sqlx::query_as("delete from objects where bucket_id = $1 and id = $2 returning blob_id, size, part_blobs")
-            .bind(bucket_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some((_, size, _)) = gone {
-        super::usage::charge(&mut tx, bucket_id, -size, -1).await?;
-    }
-    tx.commit().await?;
-    Ok(gone.map(|(blob, _, parts)| blobs_of(blob, parts)))
-}
-
-/// Replaces an object's tags; `false` if there is no such object.
-pub async fn set_tags(
-    db: impl PgExecutor<'_>,
-    bucket_id: Uuid,
-    key: &str,
-    tags: &BTreeMap<String, String>,
-) -> Result<bool, DbError> {
-    let done = sqlx::query("update objects set tags = $3 where bucket_id = $1 and key = $2")
-        .bind(bucket_id)
-        .bind(key)
-        .bind(Json(tags))
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Deletes the object at `key` and uncounts it, returning its blobs for the caller to remove
-/// after commit (none: no such object).
-pub async fn delete(db: &mut PgConnection, bucket_id: Uuid, key: &str) -> Result<Vec<Uuid>, DbError> {
-    delete_many(db, bucket_id, &[key.to_owned()]).await
-}
-
-/// Deletes every object at `keys` in one statement and uncounts them, returning the blobs to
-/// remove after commit. Missing keys are not an error.
-pub async fn delete_many(db: &mut PgConnection, bucket_id: Uuid, keys: &[String]) -> Result<Vec<Uuid>, DbError> {
-    let mut tx = sqlx::Connection::begin(&mut *db).await?;
-    let gone: Vec<(Uuid, i64, Option<Vec<Uuid>>)> = sqlx::query_as(
-        "delete from objects where bucket_id = $1 and key = any($2) returning blob_id, size, part_blobs",
-    )
-    .bind(bucket_id)
-    .bind(keys)
-    .fetch_all(&mut *tx)
-    .await?;
-    let bytes: i64 = gone.iter().map(|(_, s, _)| s).sum();
-    super::usage::charge(&mut tx, bucket_id, -bytes, -(gone.len() as i64)).await?;
-    tx.commit().await?;
-    Ok(gone
-        .into_iter()
-        .flat_map(|(blob, _, parts)| blobs_of(blob, parts))
-        .collect())
-}
-
 /// One entry of a listing page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Listed {
@@ -365,6 +303,14 @@ pub enum Start {
     Including(String),
     /// Keys `>` this.
     After(String),
+    /// The versions of `key` older than `seq`, then keys `>` it (a listing of versions;
+    /// a listing of objects, one version per key, takes it as `After(key)`).
+    AfterVersion {
+        /// The key.
+        key: String,
+        /// The version's place among the key's versions.
+        seq: i64,
+    },
 }
 
 /// Up to `limit` objects of a bucket in key (byte) order, starting at `from` and, when `to`
@@ -378,7 +324,7 @@ pub async fn list_range(
 ) -> Result<Vec<Listed>, DbError> {
     let (op, start) = match from {
         Start::Including(s) => (">=", s),
-        Start::After(s) => (">", s),
+        Start::After(s) | Start::AfterVersion { key: s, .. } => (">", s),
     };
     let sql = format!(
         "select key, size, etag, updated_at from objects

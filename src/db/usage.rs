@@ -73,7 +73,9 @@ const DRIFT: &str = "
     with per_bucket as (
         select b.id, b.owner_id, b.used_bytes, b.object_count,
                coalesce(sum(o.size), 0)::bigint as actual_bytes, count(o.id)::bigint as actual_objects
-          from buckets b left join objects o on o.bucket_id = b.id
+          from buckets b
+          left join (select bucket_id, id, size from objects
+                     union all select bucket_id, id, size from object_versions) o on o.bucket_id = b.id
          group by b.id),
     per_user as (
         select u.id, u.used_bytes, u.object_count,

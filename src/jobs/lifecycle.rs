@@ -3,8 +3,11 @@
 //! lifecycle "day" / 24 (at least a second, at most an hour). Each run logs one line and
 //! counts what it removed (`godrive_lifecycle_total{what}`).
 //!
-//! Expiring an object deletes it as DeleteObject does, and only the version the rule saw:
-//! an object written again since its candidate row was read is left alone.
+//! Expiring an object deletes it as DeleteObject does (on a versioned bucket, a delete
+//! marker hides it), and only the version the rule saw: an object written again since its
+//! candidate row was read is left alone. Noncurrent versions expire some days after they
+//! became noncurrent, beyond the newest ones a rule keeps; delete markers left with no
+//! version behind them go.
 
 use std::time::Duration;
 
@@ -73,6 +76,14 @@ async fn apply_all(state: &AppState, now: OffsetDateTime) -> Result<Run, GcError
                 done.objects += objects;
                 done.bytes += bytes;
             }
+            if let Some(cutoff) = rule.noncurrent_cutoff(now, day) {
+                let (objects, bytes) = expire_noncurrent(state, bucket_id, rule, cutoff).await?;
+                done.objects += objects;
+                done.bytes += bytes;
+            }
+            if rule.enabled && rule.expired_object_delete_marker {
+                done.objects += remove_lone_markers(state, bucket_id, rule).await?;
+            }
             if let Some(cutoff) = rule.abort_cutoff(now, day) {
                 for upload in db::multipart::begun_before(&state.db, bucket_id, &rule.prefix, cutoff, BATCH).await? {
                     done.uploads += u64::from(abort_upload(state, &upload).await?);
@@ -104,17 +115,79 @@ async fn expire(
             .collect();
         if !chosen.is_empty() {
             let mut conn = state.db.acquire().await.map_err(DbError::from)?;
-            let (n, b, blobs) = db::lifecycle::expire(&mut conn, bucket_id, &chosen).await?;
+            let done = db::lifecycle::expire(&mut conn, bucket_id, &chosen).await?;
             drop(conn);
-            stored::delete_in_background(state.storage.clone(), blobs);
-            objects += n;
-            bytes += b;
+            objects += done.objects;
+            bytes += done.bytes;
+            stored::delete_in_background(state.storage.clone(), done.blobs);
         }
         if !full {
             break;
         }
     }
     Ok((objects, bytes))
+}
+
+/// Expires the noncurrent versions `rule` selects in `bucket_id`: noncurrent since before
+/// `cutoff`, beyond the newest ones it keeps.
+async fn expire_noncurrent(
+    state: &AppState,
+    bucket_id: uuid::Uuid,
+    rule: &Rule,
+    cutoff: OffsetDateTime,
+) -> Result<(u64, i64), GcError> {
+    let (mut objects, mut bytes) = (0, 0);
+    let mut after = String::new();
+    for _ in 0..MAX_BATCHES {
+        let keys = db::lifecycle::keys_with_history(&state.db, bucket_id, &rule.prefix, &after, BATCH).await?;
+        let Some(last) = keys.last() else { break };
+        after = last.clone();
+        let chosen: Vec<(String, String)> = db::lifecycle::noncurrent(&state.db, bucket_id, &keys)
+            .await?
+            .into_iter()
+            .filter(|v| rule.selects(&v.key, v.size, &v.tags.0))
+            .filter(|v| rule.noncurrent_expires(v.noncurrent_since, v.newer, cutoff))
+            .map(|v| (v.key, v.version_id))
+            .collect();
+        if !chosen.is_empty() {
+            let done = remove_versions(state, bucket_id, &chosen).await?;
+            objects += done.objects;
+            bytes += done.bytes;
+        }
+        if (keys.len() as i64) < BATCH {
+            break;
+        }
+    }
+    Ok((objects, bytes))
+}
+
+/// Removes the delete markers `rule` selects that are their key's only version.
+async fn remove_lone_markers(state: &AppState, bucket_id: uuid::Uuid, rule: &Rule) -> Result<u64, GcError> {
+    let mut removed = 0;
+    let mut after = String::new();
+    for _ in 0..MAX_BATCHES {
+        let batch = db::lifecycle::lone_markers(&state.db, bucket_id, &rule.prefix, &after, BATCH).await?;
+        let Some((last, _)) = batch.last() else { break };
+        after = last.clone();
+        let full = batch.len() as i64 == BATCH;
+        removed += remove_versions(state, bucket_id, &batch).await?.objects;
+        if !full {
+            break;
+        }
+    }
+    Ok(removed)
+}
+
+async fn remove_versions(
+    state: &AppState,
+    bucket_id: uuid::Uuid,
+    versions: &[(String, String)],
+) -> Result<db::lifecycle::Expired, GcError> {
+    let mut conn = state.db.acquire().await.map_err(DbError::from)?;
+    let done = db::lifecycle::remove_versions(&mut conn, bucket_id, versions).await?;
+    drop(conn);
+    stored::delete_in_background(state.storage.clone(), done.blobs.clone());
+    Ok(done)
 }
 
 /// Starts the job on this instance.

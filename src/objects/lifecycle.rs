@@ -1,8 +1,7 @@
 //! Lifecycle rules of a bucket, as GoDrive stores and applies them: which objects a rule
 //! selects (prefix, tags, size) and what it does to them (expire current objects after some
-//! days or from a date, abort multipart uploads left incomplete). Rules about noncurrent
-//! versions and delete markers are kept as given; until buckets are versioned there is
-//! nothing they select. The S3 edge reads and writes them (`s3::lifecycle`); the job that
+//! days or from a date, expire noncurrent versions some days after they became noncurrent,
+//! remove delete markers left alone, abort multipart uploads left incomplete). The S3 edge reads and writes them (`s3::lifecycle`); the job that
 //! applies them is `jobs::lifecycle`.
 
 use std::collections::{BTreeMap, HashSet};
@@ -75,6 +74,19 @@ impl Rule {
             (None, Some(date)) if now >= date => Some(now),
             _ => None,
         }
+    }
+
+    /// The cutoff for noncurrent versions: those noncurrent since before it expire (beyond
+    /// the newest [`Rule::newer_noncurrent_versions`] ones).
+    pub fn noncurrent_cutoff(&self, now: OffsetDateTime, day_secs: u64) -> Option<OffsetDateTime> {
+        let days = self.noncurrent_days.filter(|_| self.enabled)?;
+        Some(now - time::Duration::seconds(i64::from(days) * day_secs as i64))
+    }
+
+    /// Whether a noncurrent version expires: noncurrent since `since`, with `newer` noncurrent
+    /// versions of its key newer than it, given the cutoff.
+    pub fn noncurrent_expires(&self, since: OffsetDateTime, newer: i64, cutoff: OffsetDateTime) -> bool {
+        since < cutoff && newer >= i64::from(self.newer_noncurrent_versions.unwrap_or(0))
     }
 
     /// The cutoff for aborting incomplete uploads: those begun before it are aborted.
@@ -215,5 +227,23 @@ mod tests {
         assert_eq!(r.expiration_cutoff(now, 10), Some(now - time::Duration::seconds(10)));
         r.enabled = false;
         assert_eq!(r.expiration_cutoff(now, 10), None);
+    }
+
+    #[test]
+    fn noncurrent_versions_expire_after_their_days_beyond_the_newest_kept() {
+        let mut r = rule("a");
+        r.expiration_days = None;
+        r.noncurrent_days = Some(2);
+        let now = time::macros::datetime!(2026-06-01 00:00 UTC);
+        let cutoff = r.noncurrent_cutoff(now, 10).unwrap();
+        assert_eq!(cutoff, now - time::Duration::seconds(20));
+        let old = cutoff - time::Duration::seconds(1);
+        assert!(r.noncurrent_expires(old, 0, cutoff));
+        assert!(!r.noncurrent_expires(cutoff, 0, cutoff));
+        r.newer_noncurrent_versions = Some(2);
+        assert!(!r.noncurrent_expires(old, 1, cutoff));
+        assert!(r.noncurrent_expires(old, 2, cutoff));
+        r.enabled = false;
+        assert_eq!(r.noncurrent_cutoff(now, 10), None);
     }
 }

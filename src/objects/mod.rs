@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod quota;
 pub mod range;
+pub mod removal;
 pub mod stored;
 pub mod upload;
 

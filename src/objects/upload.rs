@@ -196,14 +196,23 @@ where
     Ok((digests, out))
 }
 
-/// Commits `new` (whose blob is `pending`) and deletes the blob it displaced. Returns the
-/// object's Last-Modified.
+/// A committed object: its Last-Modified and version id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Last-Modified.
+    pub at: OffsetDateTime,
+    /// Its version id (`null` while versioning is suspended), if its bucket has ever been
+    /// versioned.
+    pub version_id: Option<String>,
+}
+
+/// Commits `new` (whose blob is `pending`) and deletes the blobs it displaced.
 pub async fn commit(
     state: &AppState,
     new: NewObject,
     pending: PendingBlob,
     reservation: Option<Reservation>,
-) -> Result<OffsetDateTime, UploadError> {
+) -> Result<Stored, UploadError> {
     commit_and_finish(state, new, pending, reservation, None).await
 }
 
@@ -214,7 +223,7 @@ pub async fn commit_and_finish(
     pending: PendingBlob,
     reservation: Option<Reservation>,
     finished: Option<uuid::Uuid>,
-) -> Result<OffsetDateTime, UploadError> {
+) -> Result<Stored, UploadError> {
     let state = state.clone();
     let mut new = new;
     new.reservations.extend(reservation.as_ref().map(|r| r.id));
@@ -229,7 +238,10 @@ pub async fn commit_and_finish(
         let kept = |b: &uuid::Uuid| *b == blob || kept_parts.as_ref().is_some_and(|p| p.contains(b));
         let old: Vec<BlobId> = done.displaced.into_iter().filter(|b| !kept(b)).map(BlobId).collect();
         delete_all_in_background(state.storage.clone(), old);
-        Ok::<_, UploadError>(done.at)
+        Ok::<_, UploadError>(Stored {
+            at: done.at,
+            version_id: done.version_id,
+        })
     });
     task.await.map_err(|e| UploadError::Commit(e.to_string()))?
 }

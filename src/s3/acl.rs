@@ -237,11 +237,8 @@ impl GoDriveS3 {
         req: S3Request<GetObjectAclInput>,
     ) -> S3Result<S3Response<GetObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        super::only_null_version(req.input.version_id.as_deref())?;
-        let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+        let i = &req.input;
+        let obj = self.object_version(bucket_id, &i.key, i.version_id.as_deref()).await?;
         let (owner, grants) = grants_of(caller(&req)?.user_id, obj.acl.as_deref());
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner),
@@ -280,7 +277,6 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<PutObjectAclOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = &req.input;
-        super::only_null_version(i.version_id.as_deref())?;
         let acl = acl_to_set(
             &self.state,
             i.acl.as_ref().map(|a| a.as_str()),
@@ -293,13 +289,17 @@ impl GoDriveS3 {
                 i.grant_write_acp.as_ref(),
             ],
         )?;
-        let found = db::objects::set_acl(&self.state.db, bucket_id, &i.key, acl)
+        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
+        let version = i.version_id.as_deref();
+        super::versioning::check_version_id(version)?;
+        let found = db::versions::set_acl(&mut conn, bucket_id, &i.key, version, acl)
             .await
             .map_err(error::db)?;
-        if !found {
-            return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+        match (found, version) {
+            (true, _) => Ok(S3Response::new(PutObjectAclOutput::default())),
+            (false, Some(_)) => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
+            (false, None) => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
         }
-        Ok(S3Response::new(PutObjectAclOutput::default()))
     }
 }
 

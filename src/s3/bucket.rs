@@ -186,15 +186,6 @@ impl GoDriveS3 {
             location_constraint: location,
         }))
     }
-
-    pub(super) async fn do_get_bucket_versioning(
-        &self,
-        req: S3Request<GetBucketVersioningInput>,
-    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        owned_bucket(&req)?;
-        // Versioning has never been enabled: S3 then answers with no Status at all.
-        Ok(S3Response::new(GetBucketVersioningOutput::default()))
-    }
 }
 
 #[cfg(test)]

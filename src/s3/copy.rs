@@ -27,9 +27,6 @@ impl GoDriveS3 {
                 "Access point copy sources are not supported."
             ));
         };
-        if version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
-        }
         // The header is percent-decoded: its key may hold what no stored key holds.
         if crate::text::has_control(key) {
             return Err(s3_error!(
@@ -44,10 +41,7 @@ impl GoDriveS3 {
         if src_bucket.owner_id != user_id {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
-        let src = db::objects::get(&self.state.db, src_bucket.id, key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))?;
+        let src = self.object_version(src_bucket.id, key, version_id.as_deref()).await?;
         Ok((src_bucket.id, src))
     }
 
@@ -150,13 +144,16 @@ impl GoDriveS3 {
             condition,
             acl: acl.map(str::to_owned),
         };
-        let at = upload::commit(&self.state, new, pending, Some(reservation)).await?;
+        let source_version = src.version_id.clone();
+        let stored = upload::commit(&self.state, new, pending, Some(reservation)).await?;
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(src.etag)),
-                last_modified: Some(at.into()),
+                last_modified: Some(stored.at.into()),
                 ..Default::default()
             }),
+            copy_source_version_id: source_version,
+            version_id: stored.version_id,
             ..Default::default()
         }))
     }

@@ -169,12 +169,13 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
-        super::only_null_version(input.version_id.as_deref())?;
         // An overwrite may delete the blob between reading the row and opening the blob;
         // then the row has changed too, so read it again (once).
         let mut attempt = 0;
         let (obj, body, range) = loop {
-            let obj = self.find(bucket_id, &input.key).await?;
+            let obj = self
+                .object_version(bucket_id, &input.key, input.version_id.as_deref())
+                .await?;
             conditions!(input).check_read(&obj)?;
             let range = selected_range(
                 obj.size as u64,
@@ -205,6 +206,7 @@ impl GoDriveS3 {
             metadata: Some(d.metadata),
             tag_count: d.tag_count,
             parts_count: d.parts_count,
+            version_id: obj.version_id.clone(),
             ..Default::default()
         };
         let mut output = output;
@@ -226,8 +228,9 @@ impl GoDriveS3 {
         super::sse::refuse_encryption(&req)?;
         let bucket_id = owned_bucket(&req)?;
         let input = &req.input;
-        super::only_null_version(input.version_id.as_deref())?;
-        let obj = self.find(bucket_id, &input.key).await?;
+        let obj = self
+            .object_version(bucket_id, &input.key, input.version_id.as_deref())
+            .await?;
         conditions!(input).check_read(&obj)?;
         let range = selected_range(
             obj.size as u64,
@@ -251,6 +254,7 @@ impl GoDriveS3 {
             expires: d.expires,
             metadata: Some(d.metadata),
             parts_count: d.parts_count,
+            version_id: obj.version_id.clone(),
             ..Default::default()
         };
         if content_range.is_none() && checksum_mode(input.checksum_mode.as_ref()) {

@@ -1,24 +1,18 @@
-//! ListObjects (v1) and ListObjectsV2, served from PostgreSQL.
-//!
-//! Keys are stored with collation "C", so `order by key` is byte order, which for UTF-8 is
-//! code point order: the order S3 lists in. A common prefix is emitted once and the scan
-//! then jumps past every key under it (to the prefix's [`successor`]).
-
-use std::collections::VecDeque;
+//! ListObjects (v1) and ListObjectsV2, served from PostgreSQL (the walk over keys is
+//! `lister`), and what every listing shares: max-keys, encoding, delimiter.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::lister::{Objects, Query, page};
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::db::DbError;
-use crate::db::objects::{self, Listed, Start};
+use crate::db::objects::Listed;
 
-const MAX_KEYS: i32 = 1000;
+pub(super) const MAX_KEYS: i32 = 1000;
 
 /// Everything but RFC 3986 unreserved characters and `/` is percent-encoded.
 const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -27,178 +21,6 @@ const KEY_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~')
     .remove(b'/');
-
-/// The smallest string greater than every string that starts with `s`, if any: drop
-/// trailing `char::MAX`, then increment the last character.
-pub fn successor(s: &str) -> Option<String> {
-    let mut chars: Vec<char> = s.chars().collect();
-    while let Some(last) = chars.pop() {
-        let next = match last as u32 {
-            0xD7FF => Some('\u{E000}'),
-            c => char::from_u32(c + 1),
-        };
-        if let Some(n) = next {
-            chars.push(n);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
-/// The common prefix `key` rolls up into: up to and including the first `delimiter` after
-/// `prefix`.
-pub fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: Option<&str>) -> Option<&'k str> {
-    let d = delimiter?;
-    let rest = key.get(prefix.len()..)?;
-    rest.find(d).map(|i| &key[..prefix.len() + i + d.len()])
-}
-
-/// One listing entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    /// An object.
-    Object(Listed),
-    /// A common prefix.
-    Prefix(String),
-}
-
-impl Entry {
-    fn name(&self) -> &str {
-        match self {
-            Entry::Object(o) => &o.key,
-            Entry::Prefix(p) => p,
-        }
-    }
-}
-
-/// Walks a bucket's keys under `prefix` in order, rolling up common prefixes, strictly
-/// after `after`.
-struct Lister<'a> {
-    db: &'a PgPool,
-    bucket_id: Uuid,
-    prefix: &'a str,
-    delimiter: Option<&'a str>,
-    after: Option<&'a str>,
-    from: Start,
-    to: Option<String>,
-    buf: VecDeque<Listed>,
-    exhausted: bool,
-    batch: i64,
-}
-
-impl<'a> Lister<'a> {
-    fn new(
-        db: &'a PgPool,
-        bucket_id: Uuid,
-        prefix: &'a str,
-        delimiter: Option<&'a str>,
-        after: Option<&'a str>,
-        max_keys: i32,
-    ) -> Self {
-        let from = match after {
-            Some(a) if a >= prefix => Start::After(a.to_owned()),
-            _ => Start::Including(prefix.to_owned()),
-        };
-        Self {
-            db,
-            bucket_id,
-            prefix,
-            delimiter,
-            after,
-            from,
-            to: if prefix.is_empty() { None } else { successor(prefix) },
-            buf: VecDeque::new(),
-            exhausted: false,
-            batch: i64::from(max_keys.clamp(1, MAX_KEYS)) + 1,
-        }
-    }
-
-    async fn next(&mut self) -> Result<Option<Entry>, DbError> {
-        loop {
-            if self.buf.is_empty() {
-                if self.exhausted {
-                    return Ok(None);
-                }
-                let rows =
-                    objects::list_range(self.db, self.bucket_id, &self.from, self.to.as_deref(), self.batch).await?;
-                self.exhausted = (rows.len() as i64) < self.batch;
-                if let Some(last) = rows.last() {
-                    self.from = Start::After(last.key.clone());
-                }
-                self.buf.extend(rows);
-                if self.buf.is_empty() {
-                    return Ok(None);
-                }
-            }
-            let row = self.buf.pop_front().expect("buffer is not empty");
-            if !row.key.starts_with(self.prefix) {
-                // Keys are sorted and start at the prefix: nothing further can match.
-                self.buf.clear();
-                self.exhausted = true;
-                return Ok(None);
-            }
-            let Some(cp) = common_prefix(&row.key, self.prefix, self.delimiter) else {
-                return Ok(Some(Entry::Object(row)));
-            };
-            let cp = cp.to_owned();
-            while self.buf.front().is_some_and(|r| r.key.starts_with(&cp)) {
-                self.buf.pop_front();
-            }
-            if self.buf.is_empty() {
-                // The last row fetched was under `cp`, so nothing fetched is skipped, and a
-                // short batch (exhausted) stays exhausted.
-                match successor(&cp) {
-                    Some(next) => self.from = Start::Including(next),
-                    None => self.exhausted = true,
-                }
-            }
-            if self.after.is_some_and(|a| cp.as_str() <= a) {
-                continue;
-            }
-            return Ok(Some(Entry::Prefix(cp)));
-        }
-    }
-}
-
-/// A page of a listing.
-pub(super) struct Page {
-    pub(super) objects: Vec<Listed>,
-    pub(super) prefixes: Vec<String>,
-    pub(super) truncated: bool,
-    pub(super) last: Option<String>,
-}
-
-pub(super) async fn page(
-    db: &PgPool,
-    bucket_id: Uuid,
-    prefix: &str,
-    delimiter: Option<&str>,
-    after: Option<&str>,
-    max_keys: i32,
-) -> Result<Page, DbError> {
-    let mut lister = Lister::new(db, bucket_id, prefix, delimiter, after, max_keys);
-    let mut p = Page {
-        objects: Vec::new(),
-        prefixes: Vec::new(),
-        truncated: false,
-        last: None,
-    };
-    let mut count = 0;
-    while count < max_keys {
-        let Some(entry) = lister.next().await? else {
-            return Ok(p);
-        };
-        p.last = Some(entry.name().to_owned());
-        match entry {
-            Entry::Object(o) => p.objects.push(o),
-            Entry::Prefix(cp) => p.prefixes.push(cp),
-        }
-        count += 1;
-    }
-    // With max-keys=0 nothing is returned and nothing is promised.
-    p.truncated = max_keys > 0 && lister.next().await?.is_some();
-    Ok(p)
-}
 
 pub(super) fn max_keys(v: Option<i32>) -> S3Result<i32> {
     match v {
@@ -286,7 +108,14 @@ impl GoDriveS3 {
             ),
             None => i.start_after.clone(),
         };
-        let p = page(&self.state.db, bucket_id, &prefix, delim, after.as_deref(), max)
+        let q = Query {
+            prefix: &prefix,
+            delimiter: delim,
+            after: after.as_deref(),
+            from: None,
+            max_keys: max,
+        };
+        let p = page::<Objects>(&self.state.db, bucket_id, &q)
             .await
             .map_err(error::db)?;
         let key_count = (p.objects.len() + p.prefixes.len()) as i32;
@@ -324,7 +153,14 @@ impl GoDriveS3 {
         let prefix = i.prefix.clone().unwrap_or_default();
         let delim = delimiter(i.delimiter.as_deref());
         let marker = i.marker.clone().filter(|m| !m.is_empty());
-        let p = page(&self.state.db, bucket_id, &prefix, delim, marker.as_deref(), max)
+        let q = Query {
+            prefix: &prefix,
+            delimiter: delim,
+            after: marker.as_deref(),
+            from: None,
+            max_keys: max,
+        };
+        let p = page::<Objects>(&self.state.db, bucket_id, &q)
             .await
             .map_err(error::db)?;
         // NextMarker is always given when truncated (S3 gives it only with a delimiter;
@@ -348,6 +184,7 @@ impl GoDriveS3 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lister::{common_prefix, successor};
     use super::*;
 
     #[test]

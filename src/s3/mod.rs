@@ -21,6 +21,7 @@ pub mod input;
 mod length;
 mod lifecycle;
 pub mod list;
+mod lister;
 pub mod multipart;
 pub mod object;
 mod policy;
@@ -28,6 +29,7 @@ mod public;
 pub mod ratelimit;
 mod sse;
 pub mod tagging;
+mod versioning;
 mod versions;
 
 use std::sync::Arc;
@@ -58,15 +60,6 @@ fn owned_bucket<T>(req: &S3Request<T>) -> S3Result<Uuid> {
     caller(req)?
         .bucket_id
         .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
-}
-
-/// Buckets are not versioned: the only version an object has is `null`; any other
-/// `versionId` is `NoSuchVersion` (404), as S3 answers for a version that does not exist.
-fn only_null_version(version_id: Option<&str>) -> S3Result<()> {
-    match version_id {
-        Some(v) if v != "null" => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
-        _ => Ok(()),
-    }
 }
 
 /// Builds the S3 service: operations, authentication, authorization and, when
@@ -120,6 +113,13 @@ impl S3 for GoDriveS3 {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         self.do_get_bucket_versioning(req).await
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        self.do_put_bucket_versioning(req).await
     }
 
     async fn get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {

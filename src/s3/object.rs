@@ -5,10 +5,10 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::db::objects::{self, NewObject, Object};
+use crate::db::objects::NewObject;
+use crate::db::versions::Removal;
 use crate::objects::growing::Growing;
 use crate::objects::quota::Target;
-use crate::objects::stored;
 use crate::objects::upload::{self, check_content_md5};
 
 /// Copies stored checksum values into an S3 output's `checksum_*` fields.
@@ -126,7 +126,7 @@ impl GoDriveS3 {
         let len = super::length::declared(input.content_length, &req.headers, &req.extensions)?;
         let condition = super::conditions::write_condition(input.if_match.as_ref(), input.if_none_match.as_ref())?;
         if condition.is_some() {
-            let current = objects::get(&self.state.db, bucket_id, &input.key)
+            let current = crate::db::objects::get(&self.state.db, bucket_id, &input.key)
                 .await
                 .map_err(error::db)?;
             super::conditions::check_write(condition.as_ref(), current.as_ref())?;
@@ -191,9 +191,10 @@ impl GoDriveS3 {
             condition,
             acl: acl.map(str::to_owned),
         };
-        upload::commit(&self.state, new, pending, reservation).await?;
+        let stored = upload::commit(&self.state, new, pending, reservation).await?;
         let mut out = PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
+            version_id: stored.version_id,
             ..Default::default()
         };
         set_checksums!(out, &digests.checksums, Some(ChecksumType::FULL_OBJECT.to_owned()));
@@ -225,30 +226,33 @@ impl GoDriveS3 {
         }))
     }
 
-    /// The object under `key`, or `NoSuchKey`.
-    pub(super) async fn find(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<Object> {
-        objects::get(&self.state.db, bucket_id, key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(|| s3_error!(NoSuchKey, "The specified key does not exist."))
-    }
-
     pub(super) async fn do_delete_object(
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        self.remove(bucket_id, &req.input.key).await?;
-        // Deleting a missing key succeeds too (204), as in S3.
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let i = req.input;
+        super::versioning::check_version_id(i.version_id.as_deref())?;
+        let target = (i.key, i.version_id);
+        let removal = self
+            .remove(bucket_id, std::slice::from_ref(&target))
+            .await?
+            .pop()
+            .ok_or_else(|| error::internal("no outcome for the one key removed"))?;
+        // Deleting a missing key or version succeeds too (204), as in S3.
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: removal.marker.then_some(true),
+            version_id: removal.version_id,
+            ..Default::default()
+        }))
     }
 
-    /// Deletes the row, then its blobs once the row is gone.
-    async fn remove(&self, bucket_id: uuid::Uuid, key: &str) -> S3Result<()> {
-        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
-        let blobs = objects::delete(&mut conn, bucket_id, key).await.map_err(error::db)?;
-        stored::delete_in_background(self.state.storage.clone(), blobs);
-        Ok(())
+    /// Removes versions, or the current objects (a delete marker on a versioned bucket);
+    /// their blobs go once their rows are gone.
+    async fn remove(&self, bucket_id: uuid::Uuid, targets: &[(String, Option<String>)]) -> S3Result<Vec<Removal>> {
+        crate::objects::removal::remove(&self.state, bucket_id, targets)
+            .await
+            .map_err(error::db)
     }
 
     pub(super) async fn do_delete_objects(
@@ -264,30 +268,34 @@ impl GoDriveS3 {
             ));
         }
         let quiet = delete.quiet.unwrap_or(false);
-        let (valid, invalid): (Vec<_>, Vec<_>) = delete.objects.into_iter().partition(|o| check_key(&o.key).is_ok());
-        let keys: Vec<String> = valid.iter().map(|o| o.key.clone()).collect();
+        let check = |o: &ObjectIdentifier| {
+            check_key(&o.key).and_then(|()| super::versioning::check_version_id(o.version_id.as_deref()))
+        };
+        let (valid, invalid): (Vec<_>, Vec<_>) = delete.objects.into_iter().partition(|o| check(o).is_ok());
+        let targets: Vec<(String, Option<String>)> = valid.into_iter().map(|o| (o.key, o.version_id)).collect();
         // One statement for the whole batch; bytes go after the rows are gone.
-        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
-        let blobs = objects::delete_many(&mut conn, bucket_id, &keys)
-            .await
-            .map_err(error::db)?;
-        stored::delete_in_background(self.state.storage.clone(), blobs);
+        let done = self.remove(bucket_id, &targets).await?;
         let deleted: Vec<DeletedObject> = if quiet {
             Vec::new()
         } else {
-            valid
+            targets
                 .into_iter()
-                .map(|o| DeletedObject {
-                    key: Some(o.key),
-                    version_id: o.version_id,
-                    ..Default::default()
+                .zip(done)
+                .map(|((key, asked), r)| {
+                    let marker_id = r.marker.then(|| r.version_id.clone()).flatten();
+                    DeletedObject {
+                        key: Some(key),
+                        delete_marker: r.marker.then_some(true),
+                        delete_marker_version_id: marker_id,
+                        version_id: asked,
+                    }
                 })
                 .collect()
         };
         let errors: Vec<Error> = invalid
             .into_iter()
             .map(|o| {
-                let e = check_key(&o.key).expect_err("partitioned as invalid");
+                let e = check(&o).expect_err("partitioned as invalid");
                 Error {
                     code: Some(e.code().as_str().to_owned()),
                     key: Some(o.key),

@@ -9,6 +9,9 @@
 //! `authenticated-read` for signed requests) lists it; its WRITE (`public-read-write`)
 //! writes and deletes objects; an object's READ reads that object; a policy's
 //! `s3:GetObject` reads objects under its prefixes and `s3:ListBucket` lists the bucket.
+//! None of them reaches a version by id (S3's separate `s3:GetObjectVersion` and
+//! `s3:DeleteObjectVersion`, which GoDrive grants to nobody but the owner): on a versioned
+//! bucket, what others write or delete can always be undone by the owner.
 
 use s3s::S3Result;
 use s3s::access::S3AccessContext;
@@ -56,6 +59,18 @@ fn acl_grants(acl: &str, who: Who, write: bool) -> bool {
     }
 }
 
+/// Whether a query string names a version (`versionId`, however cased or encoded).
+fn names_a_version(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&').any(|pair| {
+            let name = pair.split('=').next().unwrap_or_default();
+            percent_encoding::percent_decode_str(name)
+                .decode_utf8_lossy()
+                .eq_ignore_ascii_case("versionid")
+        })
+    })
+}
+
 /// Authorizes a request on a bucket the requester does not own, or refuses it.
 pub async fn authorize(state: &AppState, cx: &mut S3AccessContext<'_>, who: Who) -> S3Result<()> {
     let denied = || match who {
@@ -73,6 +88,9 @@ pub async fn authorize(state: &AppState, cx: &mut S3AccessContext<'_>, who: Who)
     let Some(need) = need(cx.s3_op().name()) else {
         return Err(denied());
     };
+    if names_a_version(cx.uri().query()) {
+        return Err(denied());
+    }
     super::input::check(cx)?;
     let Some(access) = db::buckets::access(&state.db, &bucket)
         .await
@@ -130,5 +148,14 @@ mod tests {
         assert_eq!(need("ListObjectsV2"), Some(Need::List));
         assert_eq!(need("DeleteObjects"), None);
         assert_eq!(need("PutBucketPolicy"), None);
+    }
+
+    #[test]
+    fn a_version_named_in_the_query_is_seen() {
+        assert!(names_a_version(Some("versionId=abc")));
+        assert!(names_a_version(Some("x-id=GetObject&versionId=null")));
+        assert!(names_a_version(Some("%76ersionId=1")));
+        assert!(!names_a_version(Some("prefix=versionId")));
+        assert!(!names_a_version(None));
     }
 }

@@ -75,7 +75,6 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
-        super::only_null_version(i.version_id.as_deref())?;
         let pairs: Vec<(String, String)> = i
             .tagging
             .tag_set
@@ -83,13 +82,10 @@ impl GoDriveS3 {
             .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
             .collect();
         let tags = validate(&pairs)?;
-        if !db::objects::set_tags(&self.state.db, bucket_id, &i.key, &tags)
-            .await
-            .map_err(error::db)?
-        {
-            return Err(no_such_key());
-        }
-        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+        self.set_tags(bucket_id, &i.key, i.version_id.as_deref(), &tags).await?;
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
     }
 
     pub(super) async fn do_get_object_tagging(
@@ -97,14 +93,11 @@ impl GoDriveS3 {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        super::only_null_version(req.input.version_id.as_deref())?;
-        let obj = db::objects::get(&self.state.db, bucket_id, &req.input.key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(no_such_key)?;
+        let i = &req.input;
+        let obj = self.object_version(bucket_id, &i.key, i.version_id.as_deref()).await?;
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set: tag_set(obj.headers.tags),
-            version_id: None,
+            version_id: obj.version_id,
         }))
     }
 
@@ -113,14 +106,33 @@ impl GoDriveS3 {
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         let bucket_id = owned_bucket(&req)?;
-        super::only_null_version(req.input.version_id.as_deref())?;
-        if !db::objects::set_tags(&self.state.db, bucket_id, &req.input.key, &BTreeMap::new())
+        let i = req.input;
+        self.set_tags(bucket_id, &i.key, i.version_id.as_deref(), &BTreeMap::new())
+            .await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
+    }
+
+    /// Replaces the tags of the current object or of a version: `NoSuchKey`, or
+    /// `NoSuchVersion` when a version was named, if there is none.
+    async fn set_tags(
+        &self,
+        bucket_id: uuid::Uuid,
+        key: &str,
+        version: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> S3Result<()> {
+        super::versioning::check_version_id(version)?;
+        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
+        match db::versions::set_tags(&mut conn, bucket_id, key, version, tags)
             .await
             .map_err(error::db)?
         {
-            return Err(no_such_key());
+            true => Ok(()),
+            false if version.is_some() => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
+            false => Err(no_such_key()),
         }
-        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
     }
 }
 

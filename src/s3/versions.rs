@@ -1,16 +1,23 @@
-//! ListObjectVersions. Buckets are not versioned yet: every object is its one version,
-//! `null` and latest, so the listing is the objects' listing in S3's version form, paged
-//! by `key-marker` (and `version-id-marker`, which can only be `null`). Backup tools
-//! (rclone `--s3-versions`, restic) and `aws s3api list-object-versions` read it so.
+//! ListObjectVersions: every version of every key (current, noncurrent, delete markers),
+//! keys in order and each key's versions newest first, paged by `key-marker` and
+//! `version-id-marker` in PostgreSQL (`lister` with `db::versions::list_range`). Backup
+//! tools (rclone `--s3-versions`, restic) and `aws s3api list-object-versions` read it.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use super::list::{delimiter, enc, max_keys, page, prefixes, url_encoding};
+use super::list::{delimiter, enc, max_keys, prefixes, url_encoding};
+use super::lister::{Query, Versions, page};
 use super::{GoDriveS3, caller, error, owned_bucket};
+use crate::db::objects::Start;
+use crate::db::versions::{self, Listed};
 
-/// The one version every object has.
+/// The version written while a bucket was unversioned, or suspended.
 const NULL: &str = "null";
+
+fn invalid_marker() -> s3s::S3Error {
+    s3_error!(InvalidArgument, "Invalid version id specified")
+}
 
 impl GoDriveS3 {
     pub(super) async fn do_list_object_versions(
@@ -25,44 +32,88 @@ impl GoDriveS3 {
         let prefix = i.prefix.clone().unwrap_or_default();
         let delim = delimiter(i.delimiter.as_deref());
         let key_marker = i.key_marker.clone().filter(|k| !k.is_empty());
-        match (key_marker.as_ref(), i.version_id_marker.as_deref()) {
-            (None, Some(v)) if !v.is_empty() => {
+        let version_marker = i.version_id_marker.clone().filter(|v| !v.is_empty());
+        super::versioning::check_version_id(version_marker.as_deref())?;
+        // With a version-id marker the page goes on inside the marker's key, after it.
+        let from = match (key_marker.as_deref(), version_marker.as_deref()) {
+            (None, Some(_)) => {
                 return Err(s3_error!(
                     InvalidArgument,
                     "A version-id marker cannot be specified without a key marker."
                 ));
             }
-            (Some(_), Some(v)) if !v.is_empty() && v != NULL => {
-                return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-            }
-            _ => {}
-        }
-        // After (key, null), the key's only version, comes the next key.
-        let p = page(&self.state.db, bucket_id, &prefix, delim, key_marker.as_deref(), max)
+            (Some(key), Some(v)) => match versions::seq_of(&self.state.db, bucket_id, key, v)
+                .await
+                .map_err(error::db)?
+            {
+                Some(seq) => Some(Start::AfterVersion {
+                    key: key.to_owned(),
+                    seq,
+                }),
+                // The null version went meanwhile: go on after its key.
+                None if v == NULL => None,
+                None => return Err(invalid_marker()),
+            },
+            _ => None,
+        };
+        let resumed_inside = from.as_ref().map(|_| key_marker.clone().unwrap_or_default());
+        let q = Query {
+            prefix: &prefix,
+            delimiter: delim,
+            after: key_marker.as_deref(),
+            from,
+            max_keys: max,
+        };
+        let p = page::<Versions>(&self.state.db, bucket_id, &q)
             .await
             .map_err(error::db)?;
-        let versions: Vec<ObjectVersion> = p
-            .objects
-            .into_iter()
-            .map(|o| ObjectVersion {
-                key: Some(enc(o.key, url)),
-                version_id: Some(NULL.to_owned()),
-                is_latest: Some(true),
-                size: Some(o.size),
-                e_tag: Some(ETag::Strong(o.etag)),
-                last_modified: Some(o.updated_at.into()),
+
+        let owner = || Owner {
+            id: Some(owner.to_string()),
+            display_name: None,
+        };
+        // A key's first version listed is its newest, unless the page began inside it.
+        let mut previous = resumed_inside;
+        let mut versions = Vec::new();
+        let mut markers = Vec::new();
+        for v in p.objects {
+            let latest = previous.as_deref() != Some(v.key.as_str());
+            previous = Some(v.key.clone());
+            let Listed {
+                key,
+                version_id,
+                is_marker,
+                size,
+                etag,
+                updated_at,
+                ..
+            } = v;
+            if is_marker {
+                markers.push(DeleteMarkerEntry {
+                    key: Some(enc(key, url)),
+                    version_id: Some(version_id),
+                    is_latest: Some(latest),
+                    last_modified: Some(updated_at.into()),
+                    owner: Some(owner()),
+                });
+                continue;
+            }
+            versions.push(ObjectVersion {
+                key: Some(enc(key, url)),
+                version_id: Some(version_id),
+                is_latest: Some(latest),
+                size: Some(size),
+                e_tag: Some(ETag::Strong(etag)),
+                last_modified: Some(updated_at.into()),
                 storage_class: Some(ObjectVersionStorageClass::from_static(
                     ObjectVersionStorageClass::STANDARD,
                 )),
-                owner: Some(Owner {
-                    id: Some(owner.to_string()),
-                    display_name: None,
-                }),
+                owner: Some(owner()),
                 ..Default::default()
-            })
-            .collect();
+            });
+        }
         let (next_key, next_version) = match p.truncated {
-            true => (p.last.map(|l| enc(l, url)), Some(NULL.to_owned())),
+            true => (p.last.map(|l| enc(l, url)), p.last_version),
             false => (None, None),
         };
         Ok(S3Response::new(ListObjectVersionsOutput {
@@ -77,6 +128,7 @@ impl GoDriveS3 {
             next_version_id_marker: next_version,
             encoding_type: i.encoding_type,
             versions: Some(versions),
+            delete_markers: Some(markers),
             common_prefixes: Some(prefixes(p.prefixes, url)),
             ..Default::default()
         }))

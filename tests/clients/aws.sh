@@ -20,6 +20,21 @@ step versions;           aws s3api list-object-versions --bucket "$b" --prefix s
                          grep -q '"VersionId": "null"' "$out/versions"
                          aws s3api get-object --bucket "$b" --key small.txt --version-id null "$out/v-null" >/dev/null
                          same "$WORK/small.txt" "$out/v-null" "get-object --version-id null"
+step versioned bucket;   aws s3api create-bucket --bucket "$b-v" >/dev/null
+                         aws s3api put-bucket-versioning --bucket "$b-v" --versioning-configuration Status=Enabled
+                         aws s3api get-bucket-versioning --bucket "$b-v" | grep -q '"Status": "Enabled"'
+                         v1=$(aws s3api put-object --bucket "$b-v" --key doc.txt --body "$WORK/small.txt" --query VersionId --output text)
+                         echo changed > "$out/changed.txt"
+                         aws s3api put-object --bucket "$b-v" --key doc.txt --body "$out/changed.txt" >/dev/null
+                         aws s3api get-object --bucket "$b-v" --key doc.txt --version-id "$v1" "$out/v1" >/dev/null
+                         same "$WORK/small.txt" "$out/v1" "get-object --version-id of a noncurrent version"
+                         aws s3 rm "s3://$b-v/doc.txt"
+                         aws s3api list-object-versions --bucket "$b-v" > "$out/vv"
+                         [ "$(grep -c '"VersionId"' "$out/vv")" = 3 ] && grep -q '"DeleteMarkers"' "$out/vv"
+step remove versions;    aws s3api list-object-versions --bucket "$b-v" --output text \
+                             --query '[Versions[].[Key,VersionId], DeleteMarkers[].[Key,VersionId]][]' |
+                         while read -r k v; do aws s3api delete-object --bucket "$b-v" --key "$k" --version-id "$v" >/dev/null; done
+                         aws s3 rb "s3://$b-v"
 step server-side copy;   aws s3 cp "s3://$b/big.bin" "s3://$b/copy/big.bin" --no-progress
                          aws s3 cp "s3://$b/copy/big.bin" "$out/copy.bin" --no-progress
                          same "$WORK/big.bin" "$out/copy.bin" "copy"

@@ -23,6 +23,8 @@ async fn run_suite(backend: Backend) {
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown with --nocapture: every step each client took.
+    println!("{stdout}");
     assert!(
         out.status.success(),
         "client suite failed on {backend:?}:\n{stdout}\n{stderr}"
@@ -33,7 +35,7 @@ async fn run_suite(backend: Backend) {
             "{client} did not pass:\n{stdout}"
         );
     }
-    // Every client deleted what it made: no rows, no uploads, no blobs left.
+    // Every client deleted what it made: no rows (of any version), no uploads, no blobs left.
     assert_eq!(srv.object_rows().await, 0);
     assert_eq!(srv.open_uploads().await, (0, 0));
     srv.assert_no_orphans().await;

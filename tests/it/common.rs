@@ -211,12 +211,14 @@ impl TestServer {
             .collect()
     }
 
-    /// Every blob a row references: an object's blob, or each of its part blobs when it is
-    /// stored as its parts, and the part blobs of uploads in progress.
+    /// Every blob a row references: an object's (or another version's) blob, or each of its
+    /// part blobs when it is stored as its parts, and the part blobs of uploads in progress.
     pub async fn referenced_blobs(&self) -> HashSet<Uuid> {
         sqlx::query_scalar(
             "select blob_id from objects where part_blobs is null
              union all select unnest(part_blobs) from objects
+             union all select blob_id from object_versions where part_blobs is null and blob_id is not null
+             union all select unnest(part_blobs) from object_versions
              union all select blob_id from multipart_parts where blob_id is not null",
         )
         .fetch_all(&self.state.db)
@@ -319,7 +321,7 @@ impl TestServer {
     }
 
     pub async fn object_rows(&self) -> i64 {
-        sqlx::query_scalar("select count(*) from objects")
+        sqlx::query_scalar("select (select count(*) from objects) + (select count(*) from object_versions)")
             .fetch_one(&self.state.db)
             .await
             .unwrap()

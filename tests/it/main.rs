@@ -35,3 +35,4 @@ mod quota;
 mod sse;
 mod startup;
 mod usage;
+mod versioning;

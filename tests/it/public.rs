@@ -178,6 +178,65 @@ async fn bucket_acls_grant_listing_writing_and_signed_reads() {
     assert_eq!(acl.grants().len(), 2, "{acl:?}");
 }
 
+/// On a versioned bucket open to the world for writing, what others write and delete can be
+/// undone by the owner: no one else reads, deletes or tags a version by id.
+#[tokio::test]
+async fn others_never_reach_a_version_by_id() {
+    let srv = TestServer::start_with(Backend::Fs, &allowed()).await;
+    let u = srv.user().await;
+    let s3 = srv.client(&u);
+    let b = unique("publicver");
+    s3.create_bucket()
+        .bucket(&b)
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_versioning()
+        .bucket(&b)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v = s3
+        .put_object()
+        .bucket(&b)
+        .key("doc")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(b"mine".to_vec().into())
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(anonymous(&srv, "GET", &format!("/{b}/doc"), b"").await.0, 200);
+    for (method, path) in [
+        ("GET", format!("/{b}/doc?versionId={v}")),
+        ("HEAD", format!("/{b}/doc?versionId={v}")),
+        ("DELETE", format!("/{b}/doc?versionId={v}")),
+        ("DELETE", format!("/{b}/doc?%76ersionId={v}")),
+        ("PUT", format!("/{b}/doc?versionId={v}")),
+    ] {
+        assert_eq!(anonymous(&srv, method, &path, b"x").await.0, 403, "{method} {path}");
+    }
+    // A plain delete only writes a marker: the owner still has the version.
+    assert_eq!(anonymous(&srv, "DELETE", &format!("/{b}/doc"), b"").await.0, 204);
+    let got = s3
+        .get_object()
+        .bucket(&b)
+        .key("doc")
+        .version_id(&v)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.body.collect().await.unwrap().to_vec(), b"mine");
+}
+
 /// Off (the default), nothing can be made public, and what was made public before is served
 /// to its owner only; the JSON API shows and sets the flag when it is on.
 #[tokio::test]

@@ -49,6 +49,7 @@ impl GoDriveS3 {
                 bucket: Some(i.bucket.clone()),
                 key: Some(i.key.clone()),
                 location: Some(format!("/{}/{}", i.bucket, i.key)),
+                version_id: done.version_id,
                 ..answer(done.etag, &done.checksums.0, done.checksum_type)
             }));
         };
@@ -123,10 +124,13 @@ impl GoDriveS3 {
         };
         // No reservation yet for multipart: the commit checks the whole growth against the
         // quotas, so completion is refused rather than over-allocating.
-        upload::commit_and_finish(&self.state, new, blob, None, Some(upload.id)).await?;
+        let stored = upload::commit_and_finish(&self.state, new, blob, None, Some(upload.id)).await?;
         // Committed: the parts left out belong to no row any more.
         delete_all_in_background(self.state.storage.clone(), left_out);
-        Ok(answer(etag, &checksums, upload.checksum_type.clone()))
+        Ok(CompleteMultipartUploadOutput {
+            version_id: stored.version_id,
+            ..answer(etag, &checksums, upload.checksum_type.clone())
+        })
     }
 
     /// Every part uploaded so far, by number.
