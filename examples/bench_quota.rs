@@ -6,52 +6,17 @@
 //! (defaults 6, 1000, 16). Needs the local PostgreSQL; uses a fresh `godrive_bench_quota`
 //! database and a temporary `fs` data directory, served in-process on a loopback port.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use godrive::accounts::crypto;
-use godrive::app::AppState;
-use godrive::config::Config;
-use godrive::db;
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+use support::percentile;
 
 const SIZE: usize = 4096;
-
-fn client(url: &str, key: &str, secret: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key, secret, None, None, "bench"))
-        .force_path_style(true)
-        .http_client(http)
-        .build();
-    Client::from_conf(conf)
-}
-
-/// A user with a key and a bucket; `quota` in bytes or unlimited.
-async fn user(state: &AppState, url: &str, name: &str, quota: Option<i64>) -> (Client, String) {
-    let hash = crypto::hash_password("bench-password", 4).expect("hash");
-    let u = db::users::create(&state.db, &format!("{name}@bench.example"), &hash, false, quota)
-        .await
-        .expect("user");
-    let key = crypto::new_access_key_id();
-    let secret = crypto::new_secret_access_key().to_string();
-    let sealed = state.secrets.seal(secret.as_bytes(), key.as_bytes());
-    db::access_keys::create(&state.db, u.id, "bench", &key, &sealed)
-        .await
-        .expect("key");
-    let s3 = client(url, &key, &secret);
-    let bucket = format!("bench-{name}");
-    s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
-    (s3, bucket)
-}
 
 /// `n` PUTs of 4 KiB, `concurrency` at a time; returns each one's latency and the wall time.
 async fn round(s3: &Client, bucket: &str, n: usize, concurrency: usize, tag: usize) -> (Vec<Duration>, Duration) {
@@ -88,11 +53,6 @@ async fn round(s3: &Client, bucket: &str, n: usize, concurrency: usize, tag: usi
     (all, started.elapsed())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("numbers")).collect();
@@ -100,44 +60,11 @@ async fn main() {
     let per_round = args.get(1).copied().unwrap_or(1000);
     let concurrency = args.get(2).copied().unwrap_or(16);
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("POSTGRES_")).collect();
-    env.insert("GODRIVE_CONFIG_DIR".into(), "/nonexistent".into());
-    env.insert("POSTGRES_DB".into(), "godrive_bench_quota".into());
-    env.insert("GODRIVE_DATA_DIR".into(), data.path().display().to_string());
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    {
-        let admin = db::connect(
-            &Config::from_lookup(|k| match k {
-                "POSTGRES_DB" => Some("postgres".into()),
-                _ => env.get(k).cloned(),
-            })
-            .expect("config")
-            .database,
-        )
-        .await
-        .expect("postgres");
-        sqlx::query("drop database if exists godrive_bench_quota with (force)")
-            .execute(&admin)
-            .await
-            .expect("drop");
-    }
-    godrive::obs::telemetry::init(
-        &std::env::var("GODRIVE_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
-        "pretty",
-    );
-    let state = AppState::build(config).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(godrive::server::serve_with_listener(
-        state.clone(),
-        listener,
-        std::future::pending(),
-    ));
+    let served = support::serve("godrive_bench_quota").await;
 
     let variants = [
-        ("no quota", user(&state, &url, "free", None).await),
-        ("quota", user(&state, &url, "quota", Some(1 << 40)).await),
+        ("no quota", support::user(&served, "free", None).await),
+        ("quota", support::user(&served, "quota", Some(1 << 40)).await),
     ];
     // Warm up both paths (connections, pool, page cache).
     for (_, (s3, bucket)) in &variants {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A walkthrough of GoDrive's JSON API with curl: register, log in, create an access key,
-# make a bucket, upload and download a file, refresh the session, log out.
+# make a bucket, upload and download a file, keep versions of it and restore one, refresh
+# the session, log out.
 #
 #   cargo run --release &          # README command 1
 #   examples/curl.sh               # GODRIVE_URL defaults to http://127.0.0.1:8080
@@ -45,6 +46,22 @@ down=$(sha256sum < "$work/back.jpg" | cut -d' ' -f1)
 stored=$(json '["sha256"]' < "$work/file.json")
 echo "uploaded $up, downloaded $down, recorded $stored"
 [ "$up" = "$down" ] && [ "$up" = "$stored" ]
+
+echo "== turn versioning on; overwrite the file; its old version stays"
+curl -sf -X PUT "$url/buckets/$bucket/versioning" "${auth[@]}" -H 'content-type: application/json' \
+    -d '{"status":"enabled"}' | json '["versioning"]'
+echo "a new photo" > "$work/new.jpg"
+curl -sf -X POST "$url/buckets/$bucket/files" "${auth[@]}" -F "file=@$work/new.jpg;filename=photo.jpg" > /dev/null
+curl -sf "$url/buckets/$bucket/files/$file/versions" "${auth[@]}" > "$work/versions.json"
+cat "$work/versions.json"; echo
+old=$(json '["items"][1]["version_id"]' < "$work/versions.json")
+
+echo "== download the old version, then restore it as the current one"
+curl -sf "$url/buckets/$bucket/files/$file/versions/$old/content" "${auth[@]}" -o "$work/old.jpg"
+cmp "$work/photo.jpg" "$work/old.jpg"
+current=$(curl -sf -X POST "$url/buckets/$bucket/files/$file/versions/$old/restore" "${auth[@]}" | json '["id"]')
+curl -sf "$url/buckets/$bucket/files/$current/content" "${auth[@]}" -o "$work/restored.jpg"
+cmp "$work/photo.jpg" "$work/restored.jpg"
 
 echo "== refresh the session"
 curl -sf -X POST "$url/auth/refresh" -H 'content-type: application/json' \

@@ -1,4 +1,5 @@
-//! Command line: `serve` (default), `migrate`, `user create`, `key create`, `gc`.
+//! Command line: `serve` (default), `migrate`, `user create`, `key create`, `bucket show`,
+//! `bucket versioning`, `usage`, `gc`.
 
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ enum Command {
     /// Manage access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Bucket settings: versioning and lifecycle rules.
+    #[command(subcommand)]
+    Bucket(BucketCommand),
     /// Usage accounting.
     #[command(subcommand)]
     Usage(UsageCommand),
@@ -63,6 +67,23 @@ enum UserCommand {
         /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BucketCommand {
+    /// Print a bucket's owner, versioning and lifecycle rules as JSON.
+    Show {
+        /// The bucket's name.
+        name: String,
+    },
+    /// Enable or suspend a bucket's versioning (it never goes back to off).
+    Versioning {
+        /// The bucket's name.
+        name: String,
+        /// `enabled` or `suspended`.
+        #[arg(value_parser = ["enabled", "suspended"])]
+        status: String,
     },
 }
 
@@ -113,6 +134,10 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             user_create(&config, &email, &password, admin).await
         }
         Command::Key(KeyCommand::Create { user, name }) => key_create(&config, &user, &name).await,
+        Command::Bucket(BucketCommand::Show { name }) => bucket_show(&config, &name).await,
+        Command::Bucket(BucketCommand::Versioning { name, status }) => {
+            bucket_versioning(&config, &name, status == "enabled").await
+        }
         Command::Usage(UsageCommand::Rollup) => usage_rollup(&config).await,
         Command::Usage(UsageCommand::Reconcile { fix }) => usage_reconcile(config, fix).await,
         Command::Gc {
@@ -156,6 +181,46 @@ async fn key_create(config: &Config, email: &str, name: &str) -> anyhow::Result<
     println!("AWS_ACCESS_KEY_ID={}", key.access_key_id);
     println!("AWS_SECRET_ACCESS_KEY={}", key.secret.as_str());
     println!("export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY");
+    Ok(())
+}
+
+/// The bucket named `name`, or an error saying there is none.
+async fn bucket_named(pool: &sqlx::PgPool, name: &str) -> anyhow::Result<db::buckets::Bucket> {
+    db::buckets::by_name(pool, name)
+        .await?
+        .with_context(|| format!("no bucket named {name}"))
+}
+
+/// `godrive bucket show NAME`: its owner, versioning and lifecycle rules, as JSON.
+async fn bucket_show(config: &Config, name: &str) -> anyhow::Result<()> {
+    let pool = connect(config).await?;
+    let bucket = bucket_named(&pool, name).await?;
+    let versioning = match db::versions::versioning(&pool, bucket.id).await? {
+        db::versions::Versioning::Off => "off",
+        db::versions::Versioning::Enabled => "enabled",
+        db::versions::Versioning::Suspended => "suspended",
+    };
+    let rules = db::lifecycle::get::<crate::objects::lifecycle::Rule>(&pool, bucket.id)
+        .await?
+        .unwrap_or_default();
+    let shown = serde_json::json!({
+        "id": bucket.id,
+        "name": bucket.name,
+        "owner_id": bucket.owner_id,
+        "versioning": versioning,
+        "lifecycle": rules,
+    });
+    println!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(())
+}
+
+/// `godrive bucket versioning NAME enabled|suspended`.
+async fn bucket_versioning(config: &Config, name: &str, enabled: bool) -> anyhow::Result<()> {
+    let pool = connect(config).await?;
+    let bucket = bucket_named(&pool, name).await?;
+    db::versions::set_versioning(&pool, bucket.id, enabled).await?;
+    let status = if enabled { "enabled" } else { "suspended" };
+    println!("bucket {name}: versioning {status}");
     Ok(())
 }
 

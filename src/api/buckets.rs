@@ -46,6 +46,9 @@ pub struct BucketView {
     /// Whether anyone may read its objects without signing (a public canned ACL or bucket
     /// policy, set here or through S3).
     pub public: bool,
+    /// `off` (never enabled), `enabled` (every write keeps the version it replaces) or
+    /// `suspended` (set here or through S3 PutBucketVersioning).
+    pub versioning: String,
 }
 
 impl From<db::buckets::Bucket> for BucketView {
@@ -55,6 +58,9 @@ impl From<db::buckets::Bucket> for BucketView {
             name: b.name,
             created_at: b.created_at,
             public: b.public,
+            versioning: b
+                .versioning
+                .map_or_else(|| "off".to_owned(), |v| v.to_ascii_lowercase()),
         }
     }
 }

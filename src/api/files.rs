@@ -360,6 +360,11 @@ async fn content(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let obj = find(&state, user.id, bucket_id, file_id).await?;
+    serve(&state, &obj, &headers).await
+}
+
+/// The bytes of `obj` (a file, or a version of one), or the range `headers` ask for.
+pub(super) async fn serve(state: &AppState, obj: &Object, headers: &HeaderMap) -> Result<Response, ApiError> {
     let total = obj.size as u64;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
@@ -378,7 +383,7 @@ async fn content(
             }
         }
     };
-    let stream = crate::objects::stored::open(&state.storage, &obj, range.clone())
+    let stream = crate::objects::stored::open(&state.storage, obj, range.clone())
         .await
         .map_err(|e| match e {
             StorageError::NotFound => ApiError::NotFound("file"),

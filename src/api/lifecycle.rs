@@ -53,10 +53,15 @@ pub struct RuleView {
     /// Abort multipart uploads this many days after they began.
     #[serde(default)]
     pub abort_incomplete_after_days: Option<i32>,
-    /// Expire noncurrent versions this many days after they became noncurrent (kept until
-    /// buckets are versioned).
+    /// Expire noncurrent versions this many days after they became noncurrent.
     #[serde(default)]
     pub noncurrent_days: Option<i32>,
+    /// With `noncurrent_days`: keep this many newer noncurrent versions (1 to 100).
+    #[serde(default)]
+    pub newer_noncurrent_versions: Option<i32>,
+    /// Remove delete markers with no version left behind them.
+    #[serde(default)]
+    pub expired_object_delete_marker: bool,
 }
 
 fn yes() -> bool {
@@ -77,9 +82,9 @@ impl From<RuleView> for Rule {
             size_less_than: v.size_less_than,
             expiration_days: v.expiration_days,
             expiration_date: v.expiration_date,
-            expired_object_delete_marker: false,
+            expired_object_delete_marker: v.expired_object_delete_marker,
             noncurrent_days: v.noncurrent_days,
-            newer_noncurrent_versions: None,
+            newer_noncurrent_versions: v.newer_noncurrent_versions,
             abort_incomplete_after_days: v.abort_incomplete_after_days,
         }
     }
@@ -98,6 +103,8 @@ impl From<Rule> for RuleView {
             expiration_date: r.expiration_date,
             abort_incomplete_after_days: r.abort_incomplete_after_days,
             noncurrent_days: r.noncurrent_days,
+            newer_noncurrent_versions: r.newer_noncurrent_versions,
+            expired_object_delete_marker: r.expired_object_delete_marker,
         }
     }
 }

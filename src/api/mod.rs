@@ -13,6 +13,7 @@ pub mod keys;
 mod lifecycle;
 pub mod presign;
 mod usage;
+mod versions;
 
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::get;
@@ -57,6 +58,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(buckets::router())
         .merge(lifecycle::router())
         .merge(files::router())
+        .merge(versions::router())
         .merge(admin::router())
         .merge(usage::router())
         .merge(presign::router());

@@ -24,6 +24,9 @@ pub struct Bucket {
     /// list and show a user's buckets; false elsewhere).
     #[sqlx(default)]
     pub public: bool,
+    /// Its versioning (`Enabled`, `Suspended`; none if never set), read by the same queries.
+    #[sqlx(default)]
+    pub versioning: Option<String>,
 }
 
 /// Why creating a bucket failed.
@@ -110,7 +113,8 @@ pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucke
 /// The buckets a user owns, by name.
 pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<Bucket>, DbError> {
     Ok(sqlx::query_as(
-        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public
+        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public,
+                versioning
                from buckets where owner_id = $1 order by name",
     )
     .bind(owner_id)
@@ -167,7 +171,8 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
 /// A bucket by id, only if `owner_id` owns it.
 pub async fn get_owned(db: impl PgExecutor<'_>, id: Uuid, owner_id: Uuid) -> Result<Option<Bucket>, DbError> {
     Ok(sqlx::query_as(
-        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public
+        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public,
+                versioning
                from buckets where id = $1 and owner_id = $2",
     )
     .bind(id)

@@ -153,7 +153,7 @@ impl From<ObjectRow> for Object {
 const COLUMNS: &str = "id, key, size, etag, md5, sha256, content_type, content_disposition, content_encoding, \
      content_language, cache_control, expires, user_metadata, tags, checksums, checksum_type, parts_count, part_sizes, \
      blob_id, part_blobs, acl, created_at, updated_at, \
-     case when version_id <> 'null' or (select b.versioning from buckets b where b.id = bucket_id) is not null \
+     case when version_id <> 'null' or (select b.versioning from buckets b where b.id = objects.bucket_id) is not null \
           then version_id end as version_id";
 
 /// A condition on the object a write replaces, checked under the row's lock in the commit

@@ -256,6 +256,8 @@ async fn set_column(
 /// One entry of a listing of versions.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Listed {
+    /// The version's row id (the JSON API's file id of that version).
+    pub id: Uuid,
     /// The object key.
     pub key: String,
     /// Its version id.
@@ -294,11 +296,11 @@ pub async fn list_range(
                          and ($4::bigint is null or key > $2 or seq < $4)"
     );
     let sql = format!(
-        "select key, version_id, seq, current, is_marker, size, etag, updated_at from (
-             select key, version_id, seq, true as current, false as is_marker, size, etag, updated_at
+        "select id, key, version_id, seq, current, is_marker, size, etag, updated_at from (
+             select id, key, version_id, seq, true as current, false as is_marker, size, etag, updated_at
                from objects where {range}
              union all
-             select key, version_id, seq, false, is_marker, size, etag, updated_at
+             select id, key, version_id, seq, false, is_marker, size, etag, updated_at
                from object_versions where {range}) v
           order by key, seq desc limit $5"
     );
@@ -310,6 +312,46 @@ pub async fn list_range(
         .bind(limit)
         .fetch_all(db)
         .await?)
+}
+
+/// Up to `limit` versions of `key`, newest first, older than `before` (a `seq`) if given.
+pub async fn of_key(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    key: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Listed>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, key, version_id, seq, current, is_marker, size, etag, updated_at from (
+             select id, key, version_id, seq, true as current, false as is_marker, size, etag, updated_at
+               from objects where bucket_id = $1 and key = $2
+             union all
+             select id, key, version_id, seq, false, is_marker, size, etag, updated_at
+               from object_versions where bucket_id = $1 and key = $2) v
+          where $3::bigint is null or seq < $3
+          order by seq desc limit $4",
+    )
+    .bind(bucket_id)
+    .bind(key)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The key of the version with row id `id` (current or not, a delete marker too).
+pub async fn key_of(db: impl PgExecutor<'_>, bucket_id: Uuid, id: Uuid) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "select key from objects where bucket_id = $1 and id = $2
+         union all
+         select key from object_versions where bucket_id = $1 and id = $2
+         limit 1",
+    )
+    .bind(bucket_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// The place (`seq`) of version `version_id` of `key`, to resume a listing after it.

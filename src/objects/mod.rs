@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod quota;
 pub mod range;
 pub mod removal;
+pub mod restore;
 pub mod stored;
 pub mod upload;
 

@@ -73,6 +73,21 @@ async fn bootstrap_commands_and_the_aws_cli_walkthrough() {
     );
     assert!(stdout.contains("walkthrough OK"));
 
+    // The bucket the curl walkthrough versioned, shown and suspended from the command line.
+    let name: String = sqlx::query_scalar("select name from buckets where versioning is not null")
+        .fetch_one(&dep.pool().await)
+        .await
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&dep.run(&["bucket", "show", &name]).await).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["versioning"].as_str()),
+        (Some(name.as_str()), Some("enabled"))
+    );
+    assert_eq!(shown["lifecycle"], serde_json::json!([]));
+    dep.run(&["bucket", "versioning", &name, "suspended"]).await;
+    let shown: serde_json::Value = serde_json::from_str(&dep.run(&["bucket", "show", &name]).await).unwrap();
+    assert_eq!(shown["versioning"], "suspended");
+
     // gc over the same database and data directory finds nothing to collect.
     let report = dep.run(&["gc", "--grace-secs", "0"]).await;
     assert!(report.contains("aborted 0 stale multipart uploads"), "{report}");

@@ -198,17 +198,23 @@ impl TestServer {
         client_for(&self.url(), &u.access_key, &u.secret)
     }
 
-    /// Every blob in the backend, however new.
+    /// Every blob in the backend, however new. s3s-fs (the s3 backend here) walks its
+    /// directory to list, and fails on a file deleted under it while it does: background
+    /// deletes may still be running, so a failed listing is tried again.
     pub async fn backend_blobs(&self) -> HashSet<Uuid> {
         let far = SystemTime::now() + Duration::from_secs(3600);
-        self.state
-            .storage
-            .list_older_than(far)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| b.0)
-            .collect()
+        let mut tries = 0;
+        loop {
+            match self.state.storage.list_older_than(far).await {
+                Ok(blobs) => return blobs.into_iter().map(|b| b.0).collect(),
+                Err(e) if tries < 10 => {
+                    tries += 1;
+                    eprintln!("listing the backend failed ({e}); again");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("listing the backend failed: {e}"),
+            }
+        }
     }
 
     /// Every blob a row references: an object's (or another version's) blob, or each of its

@@ -68,6 +68,32 @@ async fn every_s3_operation_refuses_another_users_credentials() {
             "GetBucketVersioning",
             code_status(a.get_bucket_versioning().bucket(&vb).send().await),
         ),
+        (
+            "PutBucketVersioning",
+            code_status(
+                a.put_bucket_versioning()
+                    .bucket(&vb)
+                    .versioning_configuration(
+                        aws_sdk_s3::types::VersioningConfiguration::builder()
+                            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                            .build(),
+                    )
+                    .send()
+                    .await,
+            ),
+        ),
+        (
+            "ListObjectVersions",
+            code_status(a.list_object_versions().bucket(&vb).send().await),
+        ),
+        (
+            "GetObject by version",
+            code_status(a.get_object().bucket(&vb).key(key).version_id("null").send().await),
+        ),
+        (
+            "DeleteObject by version",
+            code_status(a.delete_object().bucket(&vb).key(key).version_id("null").send().await),
+        ),
         ("GetBucketAcl", code_status(a.get_bucket_acl().bucket(&vb).send().await)),
         (
             "PutBucketAcl",
@@ -406,6 +432,7 @@ async fn every_json_route_refuses_another_users_resources() {
     let fill = |p: &str| {
         p.replace("{bucket_id}", &bid)
             .replace("{file_id}", &fid)
+            .replace("{version_id}", "null")
             .replace("/buckets/{id}", &format!("/buckets/{bid}"))
             .replace("/keys/{id}", &format!("/keys/{kid}"))
             .replace("/presign/{id}", &format!("/presign/{lid}"))
@@ -428,6 +455,24 @@ async fn every_json_route_refuses_another_users_resources() {
         ("GET /buckets/{bucket_id}/files/{file_id}", None, 404),
         ("GET /buckets/{bucket_id}/files/{file_id}/content", None, 404),
         ("DELETE /buckets/{bucket_id}/files/{file_id}", None, 404),
+        ("PUT /buckets/{id}/versioning", Some(json!({"status": "enabled"})), 404),
+        ("GET /buckets/{bucket_id}/versions", None, 404),
+        ("GET /buckets/{bucket_id}/files/{file_id}/versions", None, 404),
+        (
+            "DELETE /buckets/{bucket_id}/files/{file_id}/versions/{version_id}",
+            None,
+            404,
+        ),
+        (
+            "GET /buckets/{bucket_id}/files/{file_id}/versions/{version_id}/content",
+            None,
+            404,
+        ),
+        (
+            "POST /buckets/{bucket_id}/files/{file_id}/versions/{version_id}/restore",
+            None,
+            404,
+        ),
         ("DELETE /keys/{id}", None, 404),
         ("DELETE /presign/{id}", None, 404),
         ("GET /presign/{id}/accesses", None, 404),

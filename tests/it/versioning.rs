@@ -485,3 +485,125 @@ async fn an_overwrite_on_a_versioned_bucket_is_charged_in_full() {
     assert_eq!(usage(&srv, &u).await, (400, 1));
     srv.assert_no_orphans().await;
 }
+
+async fn json_at(http: &reqwest::Client, url: String, token: &str) -> serde_json::Value {
+    crate::files::get_json(http, &url, token).await
+}
+
+/// The JSON API shows and sets a bucket's versioning, lists a file's versions (by any
+/// version's file id, or by key), downloads one, restores one (a new current version) and
+/// deletes one for good; another user reaches none of them.
+#[tokio::test]
+async fn the_json_api_lists_downloads_restores_and_deletes_versions() {
+    use reqwest::multipart::{Form, Part};
+    use serde_json::{Value, json};
+    let srv = TestServer::start(crate::common::Backend::Fs).await;
+    let (http, token, bucket) = crate::files::session(&srv).await;
+    let get = |url: String| json_at(&http, url, &token);
+    let view: Value = get(bucket.clone()).await;
+    assert_eq!(view["versioning"], "off");
+    let set = |status: &str| {
+        http.put(format!("{bucket}/versioning"))
+            .bearer_auth(&token)
+            .json(&json!({ "status": status }))
+            .send()
+    };
+    assert_eq!(set("off").await.unwrap().status().as_u16(), 400);
+    let view: Value = set("enabled").await.unwrap().json().await.unwrap();
+    assert_eq!(view["versioning"], "enabled");
+    let upload = |text: &'static str| {
+        let form = Form::new().part("file", Part::bytes(text.as_bytes().to_vec()).file_name("notes.txt"));
+        http.post(format!("{bucket}/files"))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+    };
+    let first: Value = upload("first draft").await.unwrap().json().await.unwrap();
+    let second: Value = upload("second").await.unwrap().json().await.unwrap();
+    assert_ne!(first["id"], second["id"], "each version has its own file id");
+
+    // Listed from either version's id, newest first, and by key.
+    let page: Value = get(format!("{bucket}/files/{}/versions", first["id"].as_str().unwrap())).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (items[0]["id"].clone(), items[0]["is_latest"].clone()),
+        (second["id"].clone(), json!(true))
+    );
+    assert_eq!(items[1]["is_latest"], false);
+    let old_version = items[1]["version_id"].as_str().unwrap().to_owned();
+    let by_key: Value = get(format!("{bucket}/versions?key=notes.txt&limit=1")).await;
+    assert_eq!(by_key["items"][0]["id"], second["id"]);
+    let rest: Value = get(format!(
+        "{bucket}/versions?key=notes.txt&limit=1&cursor={}",
+        by_key["next_cursor"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(rest["items"][0]["version_id"], old_version.as_str());
+    assert!(rest["next_cursor"].is_null());
+
+    // Downloaded and restored by version id.
+    let file_id = second["id"].as_str().unwrap();
+    let old_url = format!("{bucket}/files/{file_id}/versions/{old_version}");
+    let bytes = http
+        .get(format!("{old_url}/content"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bytes.text().await.unwrap(), "first draft");
+    let resp = http
+        .post(format!("{old_url}/restore"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let restored: Value = resp.json().await.unwrap();
+    let current = http
+        .get(format!("{bucket}/files/{}/content", restored["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.text().await.unwrap(), "first draft");
+    let page: Value = get(format!("{bucket}/files/{file_id}/versions")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+
+    // Another user reaches none of it.
+    let (other_http, other_token, _) = crate::files::session(&srv).await;
+    for url in [
+        format!("{old_url}/content"),
+        format!("{bucket}/files/{file_id}/versions"),
+    ] {
+        let resp = other_http.get(&url).bearer_auth(&other_token).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{url}");
+    }
+    let resp = other_http
+        .delete(&old_url)
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+
+    // Deleting the file writes a delete marker; deleting a version removes it for good.
+    let resp = http
+        .delete(format!("{bucket}/files/{}", restored["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let page: Value = get(format!("{bucket}/files/{file_id}/versions")).await;
+    assert_eq!(page["items"][0]["is_delete_marker"], true);
+    let resp = http.delete(&old_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let resp = http.delete(&old_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let page: Value = get(format!("{bucket}/files/{file_id}/versions")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let report = godrive::jobs::reconcile::run(&srv.state, false).await.unwrap();
+    assert!(report.drift.is_empty() && report.missing_blobs.is_empty(), "{report:?}");
+    srv.assert_no_orphans().await;
+}
