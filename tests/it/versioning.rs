@@ -352,7 +352,13 @@ async fn a_suspended_bucket_replaces_the_null_version_and_keeps_the_others() {
 /// prefix, a delimiter and URL encoding; every version is listed once, in S3's order.
 #[tokio::test]
 async fn versions_page_by_key_and_version_markers() {
-    let srv = TestServer::start(crate::common::Backend::Fs).await;
+    for backend in BACKENDS {
+        page_through_versions(backend).await;
+    }
+}
+
+async fn page_through_versions(backend: crate::common::Backend) {
+    let srv = TestServer::start(backend).await;
     let u = srv.user().await;
     let s3 = srv.client(&u);
     let b = unique("vpages");
@@ -450,7 +456,13 @@ async fn versions_page_by_key_and_version_markers() {
 /// write over the quota is refused before its bytes are accepted.
 #[tokio::test]
 async fn an_overwrite_on_a_versioned_bucket_is_charged_in_full() {
-    let srv = TestServer::start(crate::common::Backend::Fs).await;
+    for backend in BACKENDS {
+        charge_an_overwrite_in_full(backend).await;
+    }
+}
+
+async fn charge_an_overwrite_in_full(backend: crate::common::Backend) {
+    let srv = TestServer::start(backend).await;
     let u = srv.user().await;
     sqlx::query("update users set quota_bytes = 1000 where id = $1")
         .bind(u.id)

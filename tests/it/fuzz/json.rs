@@ -55,6 +55,7 @@ fn baseline_bodies(w: &World) -> BTreeMap<&'static str, Value> {
         ),
         ("PUT /buckets/{id}/public", json!({"public": false})),
         ("PUT /buckets/{id}/lifecycle", json!({"rules": []})),
+        ("PUT /buckets/{id}/versioning", json!({"status": "suspended"})),
         ("POST /keys", json!({"name": "fuzz key"})),
         (
             "POST /presign",
@@ -84,6 +85,7 @@ fn fill(path: &str, w: &World, hostile: Option<(&str, &str)>) -> String {
         let real = match (name, out.last().map(String::as_str)) {
             ("bucket_id", _) | ("id", Some("buckets")) => &w.bucket_id,
             ("file_id", _) => &w.file_id,
+            ("version_id", _) => &w.version_id,
             ("id", Some("keys")) => &w.key_id,
             ("id", Some("presign")) => &w.link_id,
             ("id", Some("users")) => &w.other_user,

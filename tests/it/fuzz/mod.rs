@@ -405,14 +405,16 @@ fn form(fields: &[(&str, &[u8])], file: Option<(&str, &str, &[u8])>) -> (String,
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// The fuzz's own account: an admin with an access key, a bucket with files, an open
-/// multipart upload, a key and a link, and a second user for the admin routes.
+/// The fuzz's own account: an admin with an access key, a versioned bucket with files, an
+/// open multipart upload, a key and a link, and a second user for the admin routes.
 struct World {
     user: TestUser,
     token: String,
     bucket: String,
     bucket_id: String,
     file_id: String,
+    /// The version id of `keep`: not `null` (a value the fuzz also sends).
+    version_id: String,
     key_id: String,
     link_id: String,
     upload_id: String,
@@ -431,15 +433,29 @@ async fn world(srv: &TestServer) -> World {
     let s3 = srv.client(&user);
     let bucket = unique("fuzz");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut versions = Vec::new();
     for key in ["keep", "dir/a", "dir/b"] {
-        s3.put_object()
+        let put = s3
+            .put_object()
             .bucket(&bucket)
             .key(key)
             .body(b"fuzz data".to_vec().into())
             .send()
             .await
             .unwrap();
+        versions.push(put.version_id().unwrap().to_owned());
     }
+    let version_id = versions.swap_remove(0);
     let upload_id = s3
         .create_multipart_upload()
         .bucket(&bucket)
@@ -481,6 +497,7 @@ async fn world(srv: &TestServer) -> World {
         bucket,
         bucket_id,
         file_id,
+        version_id,
         key_id,
         link_id,
         upload_id,
