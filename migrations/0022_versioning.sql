@@ -1,7 +1,8 @@
 -- Bucket versioning (S3 PutBucketVersioning).
 --
 -- `objects` keeps one row per key: its current version, as before, so reads, listings and
--- overwrites of unversioned buckets are unchanged. Every other version lives in
+-- overwrites of unversioned buckets are unchanged (and a file keeps its id while it is
+-- overwritten; a noncurrent version gets an id of its own). Every other version lives in
 -- `object_versions`: the noncurrent versions of a key, and its delete markers. A key's
 -- versions are ordered by `seq` (one sequence for both tables; a version keeps its `seq`
 -- when it moves between them). Invariant, kept by the functions below: a key has a row in
@@ -67,25 +68,30 @@ alter table completed_uploads add column version_id text;
 
 -- Serializes the versioned writes and deletes of one key (any instance) until the end of
 -- the transaction: moving versions between the tables is then never raced.
+-- (The helpers are plpgsql, not sql: plpgsql keeps each statement's plan for the session,
+-- where a sql function is planned again at every call.)
 create function lock_object_key(p_bucket uuid, p_key text) returns void
-language sql as $$
-    select pg_advisory_xact_lock(hashtextextended(p_bucket::text || '/' || p_key, 22));
-$$;
+language plpgsql as $$
+begin
+    perform pg_advisory_xact_lock(hashtextextended(p_bucket::text || '/' || p_key, 22));
+end $$;
 
--- Moves the current version `p_id` into history (it became noncurrent now).
-create function object_to_history(p_id uuid) returns void
-language sql as $$
+-- Copies the current version `p_id` into history as `p_new_id`: it became noncurrent now.
+-- The caller then replaces the `objects` row (an overwrite: the file keeps its id, the copy
+-- gets one of its own) or deletes it (a delete marker hides the key: the copy keeps it).
+create function copy_to_history(p_id uuid, p_new_id uuid) returns void
+language plpgsql as $$
+begin
     insert into object_versions (id, bucket_id, key, version_id, seq, is_marker, noncurrent_since,
         size, etag, md5, sha256, content_type, content_disposition, content_encoding,
         content_language, cache_control, expires, user_metadata, blob_id, created_at, updated_at,
         checksums, checksum_type, parts_count, tags, part_sizes, part_blobs, acl)
-    select id, bucket_id, key, version_id, seq, false, now(),
+    select p_new_id, bucket_id, key, version_id, seq, false, now(),
         size, etag, md5, sha256, content_type, content_disposition, content_encoding,
         content_language, cache_control, expires, user_metadata, blob_id, created_at, updated_at,
         checksums, checksum_type, parts_count, tags, part_sizes, part_blobs, acl
       from objects where id = p_id;
-    delete from objects where id = p_id;
-$$;
+end $$;
 
 -- After a version of (p_bucket, p_key) was removed: if the key has no current row and its
 -- newest remaining version is not a delete marker, that version becomes current again.
@@ -117,7 +123,10 @@ end $$;
 
 -- A new version id: 32 hex digits, random.
 create function new_version_id() returns text
-language sql as $$ select replace(gen_random_uuid()::text, '-', '') $$;
+language plpgsql as $$
+begin
+    return replace(gen_random_uuid()::text, '-', '');
+end $$;
 
 -- upsert_object (migration 0019) again, versioned. What the write frees is returned as
 -- totals (`displaced` blobs, `freed_bytes`, `freed_objects`), since on a suspended bucket
@@ -176,26 +185,16 @@ begin
             return;
         end if;
         if v_found and v_new = 'null' and v_version = 'null' then
-            update objects
-               set size = p_size, etag = p_etag, md5 = p_md5, sha256 = p_sha256,
-                   content_type = p_content_type, content_disposition = p_content_disposition,
-                   content_encoding = p_content_encoding, content_language = p_content_language,
-                   cache_control = p_cache_control, expires = p_expires,
-                   user_metadata = p_user_metadata, blob_id = p_blob, checksums = p_checksums,
-                   checksum_type = p_checksum_type, parts_count = p_parts_count, tags = p_tags,
-                   part_sizes = p_part_sizes, part_blobs = p_part_blobs, acl = p_acl,
-                   updated_at = now(), seq = nextval('object_seq')
-             where id = v_id
-            returning updated_at into committed_at;
+            -- the `null` version is replaced in place: its blobs go
             displaced := displaced || coalesce(v_parts, array[v_blob]);
             freed_bytes := freed_bytes + v_size;
             freed_objects := freed_objects + 1;
-            return;
+        elsif v_found then
+            -- the current version becomes noncurrent; its row takes the new one
+            perform copy_to_history(v_id, gen_random_uuid());
         end if;
-        if v_found then
-            perform object_to_history(v_id);
-        end if;
-        if v_mode = 'Suspended' then
+        if v_mode = 'Suspended' and (not v_found or v_version <> 'null') then
+            -- the `null` version, if noncurrent, is replaced too
             delete from object_versions v
              where v.bucket_id = p_bucket and v.key = p_key and v.version_id = 'null'
             returning v.blob_id, v.size, v.part_blobs into v_blob, v_size, v_parts;
@@ -206,6 +205,20 @@ begin
                 freed_bytes := freed_bytes + v_size;
                 freed_objects := freed_objects + 1;
             end if;
+        end if;
+        if v_found then
+            update objects
+               set size = p_size, etag = p_etag, md5 = p_md5, sha256 = p_sha256,
+                   content_type = p_content_type, content_disposition = p_content_disposition,
+                   content_encoding = p_content_encoding, content_language = p_content_language,
+                   cache_control = p_cache_control, expires = p_expires,
+                   user_metadata = p_user_metadata, blob_id = p_blob, checksums = p_checksums,
+                   checksum_type = p_checksum_type, parts_count = p_parts_count, tags = p_tags,
+                   part_sizes = p_part_sizes, part_blobs = p_part_blobs, acl = p_acl,
+                   version_id = v_new, updated_at = now(), seq = nextval('object_seq')
+             where id = v_id
+            returning updated_at into committed_at;
+            return;
         end if;
         insert into objects (id, bucket_id, key, size, etag, md5, sha256, content_type,
                              content_disposition, content_encoding, content_language,
@@ -298,13 +311,13 @@ begin
       from objects o where o.bucket_id = p_bucket and o.key = p_key for update;
     if found then
         if v_mode = 'Suspended' and v_version = 'null' then
-            delete from objects where id = v_id;
             displaced := coalesce(v_parts, array[v_blob]);
             freed_bytes := v_size;
             freed_objects := 1;
         else
-            perform object_to_history(v_id);
+            perform copy_to_history(v_id, v_id);
         end if;
+        delete from objects where id = v_id;
     end if;
     if v_mode = 'Suspended' then
         delete from object_versions v

@@ -43,7 +43,10 @@ pub struct VersioningBody {
 /// One version of a file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VersionView {
-    /// The version's file id.
+    /// Its id: the file's own for the current version (a file keeps its id while it is
+    /// overwritten, and its last version keeps it when the file is deleted), one of its
+    /// own for an older version or a delete marker. Any of them names the file in the
+    /// routes below.
     pub id: Uuid,
     /// The object key.
     pub key: String,

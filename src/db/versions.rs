@@ -277,8 +277,10 @@ pub struct Listed {
 }
 
 /// Up to `limit` versions of a bucket's keys in key (byte) order, newest first within a
-/// key, starting at `from` and, when `to` is given, stopping before key `to`. Both tables'
-/// indexes are read in that order and merged, so a page reads about `limit` rows.
+/// key, starting at `from` and, when `to` is given, stopping before key `to`. Each table
+/// gives its first `limit` rows in that order from its own index, and only those are
+/// merged: a page reads about `limit` rows however many versions the bucket holds (a
+/// single sorted union would let the planner scan and sort every row after `from`).
 pub async fn list_range(
     db: impl PgExecutor<'_>,
     bucket_id: Uuid,
@@ -293,15 +295,15 @@ pub async fn list_range(
     };
     let range = format!(
         "bucket_id = $1 and key {op} $2 and ($3::text is null or key < $3)
-                         and ($4::bigint is null or key > $2 or seq < $4)"
+         and ($4::bigint is null or key > $2 or seq < $4)"
     );
     let sql = format!(
         "select id, key, version_id, seq, current, is_marker, size, etag, updated_at from (
-             select id, key, version_id, seq, true as current, false as is_marker, size, etag, updated_at
-               from objects where {range}
+             (select id, key, version_id, seq, true as current, false as is_marker, size, etag, updated_at
+                from objects where {range} order by key limit $5)
              union all
-             select id, key, version_id, seq, false, is_marker, size, etag, updated_at
-               from object_versions where {range}) v
+             (select id, key, version_id, seq, false, is_marker, size, etag, updated_at
+                from object_versions where {range} order by key, seq desc limit $5)) v
           order by key, seq desc limit $5"
     );
     Ok(sqlx::query_as(&sql)

@@ -532,7 +532,7 @@ async fn the_json_api_lists_downloads_restores_and_deletes_versions() {
     };
     let first: Value = upload("first draft").await.unwrap().json().await.unwrap();
     let second: Value = upload("second").await.unwrap().json().await.unwrap();
-    assert_ne!(first["id"], second["id"], "each version has its own file id");
+    assert_eq!(first["id"], second["id"], "a file keeps its id while it is overwritten");
 
     // Listed from either version's id, newest first, and by key.
     let page: Value = get(format!("{bucket}/files/{}/versions", first["id"].as_str().unwrap())).await;
