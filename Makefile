@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
 
-.PHONY: fmt lint test run migrate hardening bench bench-quota bench-rss compose-up compose-down monitoring-check
+.PHONY: fmt lint test run migrate hardening bench bench-quota bench-versions bench-rss compose-up compose-down monitoring-check
 
 fmt:
 	cargo fmt --all
@@ -31,6 +31,10 @@ hardening:
 
 bench-quota:
 	cargo run --release --example bench_quota
+
+# What a versioned bucket costs, and paging 100,000 versions (BENCHMARKS.md).
+bench-versions:
+	cargo run --release --example bench_versions
 
 # Peak server memory while streaming a 2 GiB object (BENCHMARKS.md).
 bench-rss:
