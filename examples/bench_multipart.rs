@@ -7,34 +7,16 @@
 //! database and a temporary `fs` data directory (`TMPDIR`), served in-process on a loopback
 //! port.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use godrive::accounts::crypto;
-use godrive::app::AppState;
-use godrive::config::Config;
-use godrive::db;
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
 
 const DB: &str = "godrive_bench_multipart";
-
-fn client(url: &str, key: &str, secret: &str) -> Client {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(key, secret, None, None, "bench"))
-        .force_path_style(true)
-        .http_client(http)
-        .build();
-    Client::from_conf(conf)
-}
 
 /// One upload; returns (parts, completion, GET) durations.
 async fn round(s3: &Client, bucket: &str, key: &str, parts: usize, body: &bytes::Bytes) -> [Duration; 3] {
@@ -126,46 +108,8 @@ async fn main() {
     let parts = args.get(1).copied().unwrap_or(16);
     let part_mib = args.get(2).copied().unwrap_or(64);
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("POSTGRES_")).collect();
-    env.insert("GODRIVE_CONFIG_DIR".into(), "/nonexistent".into());
-    env.insert("POSTGRES_DB".into(), DB.into());
-    env.insert("GODRIVE_DATA_DIR".into(), data.path().display().to_string());
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let admin_config = Config::from_lookup(|k| match k {
-        "POSTGRES_DB" => Some("postgres".into()),
-        _ => env.get(k).cloned(),
-    })
-    .expect("config");
-    let admin = db::connect(&admin_config.database).await.expect("postgres");
-    sqlx::query(&format!("drop database if exists {DB} with (force)"))
-        .execute(&admin)
-        .await
-        .expect("drop");
-    godrive::obs::telemetry::init(
-        &std::env::var("GODRIVE_LOG_LEVEL").unwrap_or_else(|_| "warn".into()),
-        "pretty",
-    );
-    let state = AppState::build(config).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(godrive::server::serve_with_listener(
-        state.clone(),
-        listener,
-        std::future::pending(),
-    ));
-    let hash = crypto::hash_password("bench-password", 4).expect("hash");
-    let u = db::users::create(&state.db, "mp@bench.example", &hash, false, None)
-        .await
-        .expect("user");
-    let key = crypto::new_access_key_id();
-    let secret = crypto::new_secret_access_key().to_string();
-    let sealed = state.secrets.seal(secret.as_bytes(), key.as_bytes());
-    db::access_keys::create(&state.db, u.id, "bench", &key, &sealed)
-        .await
-        .expect("key");
-    let s3 = client(&url, &key, &secret);
-    s3.create_bucket().bucket("bench").send().await.expect("bucket");
+    let served = support::serve(DB).await;
+    let (s3, bucket) = support::user(&served, "mp", None).await;
 
     let body = bytes::Bytes::from(vec![9u8; part_mib << 20]);
     let total_mib = (parts * part_mib) as f64;
@@ -175,7 +119,7 @@ async fn main() {
     let mut times: [Vec<Duration>; 4] = Default::default();
     for r in 0..rounds {
         let key = format!("mp/{r}");
-        let [up, done, get] = round(&s3, "bench", &key, parts, &body).await;
+        let [up, done, get] = round(&s3, &bucket, &key, parts, &body).await;
         let total = up + done;
         println!(
             "| {r} | {:.2} | {:.3} | {:.2} | {:.0} | {:.2} |",
@@ -189,7 +133,7 @@ async fn main() {
             v.push(d);
         }
         s3.delete_object()
-            .bucket("bench")
+            .bucket(&bucket)
             .key(&key)
             .send()
             .await

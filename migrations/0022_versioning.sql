@@ -121,6 +121,29 @@ begin
     delete from object_versions where id = v_id;
 end $$;
 
+-- Removes the noncurrent `null` version of a key, if any (a write or delete while
+-- versioning is suspended replaces it), adding what it frees to the totals given.
+create function drop_null_version(p_bucket uuid, p_key text,
+    inout displaced uuid[], inout freed_bytes bigint, inout freed_objects integer)
+language plpgsql as $$
+declare
+    v_blob uuid;
+    v_size bigint;
+    v_parts uuid[];
+begin
+    delete from object_versions v
+     where v.bucket_id = p_bucket and v.key = p_key and v.version_id = 'null'
+    returning v.blob_id, v.size, v.part_blobs into v_blob, v_size, v_parts;
+    if found then
+        -- a delete marker has no blob
+        if v_blob is not null then
+            displaced := displaced || coalesce(v_parts, array[v_blob]);
+        end if;
+        freed_bytes := freed_bytes + v_size;
+        freed_objects := freed_objects + 1;
+    end if;
+end $$;
+
 -- A new version id: 32 hex digits, random.
 create function new_version_id() returns text
 language plpgsql as $$
@@ -195,16 +218,9 @@ begin
         end if;
         if v_mode = 'Suspended' and (not v_found or v_version <> 'null') then
             -- the `null` version, if noncurrent, is replaced too
-            delete from object_versions v
-             where v.bucket_id = p_bucket and v.key = p_key and v.version_id = 'null'
-            returning v.blob_id, v.size, v.part_blobs into v_blob, v_size, v_parts;
-            if found then
-                if v_blob is not null then
-                    displaced := displaced || coalesce(v_parts, array[v_blob]);
-                end if;
-                freed_bytes := freed_bytes + v_size;
-                freed_objects := freed_objects + 1;
-            end if;
+            select n.displaced, n.freed_bytes, n.freed_objects
+              into displaced, freed_bytes, freed_objects
+              from drop_null_version(p_bucket, p_key, displaced, freed_bytes, freed_objects) n;
         end if;
         if v_found then
             update objects
@@ -320,16 +336,9 @@ begin
         delete from objects where id = v_id;
     end if;
     if v_mode = 'Suspended' then
-        delete from object_versions v
-         where v.bucket_id = p_bucket and v.key = p_key and v.version_id = 'null'
-        returning v.blob_id, v.size, v.part_blobs into v_blob, v_size, v_parts;
-        if found then
-            if v_blob is not null then
-                displaced := displaced || coalesce(v_parts, array[v_blob]);
-            end if;
-            freed_bytes := freed_bytes + v_size;
-            freed_objects := freed_objects + 1;
-        end if;
+        select n.displaced, n.freed_bytes, n.freed_objects
+          into displaced, freed_bytes, freed_objects
+          from drop_null_version(p_bucket, p_key, displaced, freed_bytes, freed_objects) n;
         version_id := 'null';
     else
         version_id := new_version_id();

@@ -1,4 +1,5 @@
-//! What the in-process benchmarks share (`bench_quota`, `bench_versions`): a GoDrive served
+//! What the in-process benchmarks share (`bench_quota`, `bench_multipart`, `bench_versions`):
+//! a GoDrive served
 //! on a loopback port over a fresh database and a temporary `fs` data directory, users with
 //! keys and buckets, a lean SDK client, and percentiles.
 

@@ -398,6 +398,20 @@ pub async fn becomes_ready(url: &str, tries: u32) -> bool {
     false
 }
 
+/// Sets a bucket's versioning (`Enabled` or `Suspended`) with PutBucketVersioning.
+pub async fn set_versioning(s3: &Client, bucket: &str, status: aws_sdk_s3::types::BucketVersioningStatus) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(status)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The S3 error code and HTTP status of a failed SDK call.
 pub fn code_status<E, R>(
     res: Result<R, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,

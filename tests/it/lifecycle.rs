@@ -274,23 +274,14 @@ async fn the_json_api_shows_and_sets_the_rules_s3_sees() {
 /// usage is exact and reconcile finds no drift.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_expire_current_and_noncurrent_versions_and_lone_markers() {
-    use aws_sdk_s3::types::{BucketVersioningStatus, NoncurrentVersionExpiration, VersioningConfiguration};
+    use aws_sdk_s3::types::NoncurrentVersionExpiration;
     for backend in BACKENDS {
         let srv = TestServer::start_with(backend, &[("GODRIVE_LIFECYCLE_DAY_SECS", "2")]).await;
         let u = srv.user().await;
         let s3 = srv.client(&u);
         let b = unique("lcversions");
         s3.create_bucket().bucket(&b).send().await.unwrap();
-        s3.put_bucket_versioning()
-            .bucket(&b)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        crate::common::set_versioning(&s3, &b, aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
         put(&s3, &b, "cur/a", b"0123456789", None).await;
         for body in [&b"v1old"[..], b"v2kept", b"v3curr"] {
             put(&s3, &b, "old/k", body, None).await;

@@ -192,16 +192,7 @@ async fn others_never_reach_a_version_by_id() {
         .send()
         .await
         .unwrap();
-    s3.put_bucket_versioning()
-        .bucket(&b)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    crate::common::set_versioning(&s3, &b, aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let v = s3
         .put_object()
         .bucket(&b)

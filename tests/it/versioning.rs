@@ -4,20 +4,9 @@
 //! zero drift after each step, no orphaned blob).
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
-use crate::common::{BACKENDS, TestServer, TestUser, code_status, unique};
-
-async fn set_versioning(s3: &Client, b: &str, status: BucketVersioningStatus) {
-    s3.put_bucket_versioning()
-        .bucket(b)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .unwrap();
-}
+use crate::common::{BACKENDS, TestServer, TestUser, code_status, set_versioning, unique};
 
 /// PUTs `body` and returns the version id answered.
 async fn put(s3: &Client, b: &str, k: &str, body: &[u8]) -> Option<String> {

@@ -433,16 +433,7 @@ async fn world(srv: &TestServer) -> World {
     let s3 = srv.client(&user);
     let bucket = unique("fuzz");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(&bucket)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    crate::common::set_versioning(&s3, &bucket, aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
     let mut versions = Vec::new();
     for key in ["keep", "dir/a", "dir/b"] {
         let put = s3
