@@ -214,7 +214,20 @@ impl GoDriveS3 {
         input.key = super::form::key_for(&input.key, req.extensions.get::<super::form::FileName>());
         let put = req.map_input(|()| input);
         let out = self.do_put_object(put).await?.output;
-        Ok(S3Response::new(PostObjectOutput {
+        // s3s answers a form upload with a status (and a document for 201) but none of the
+        // output's headers: the version and the ETag go in as headers of their own, as S3
+        // sends them.
+        let mut headers = http::HeaderMap::new();
+        let named = [
+            ("x-amz-version-id", out.version_id.clone()),
+            ("etag", out.e_tag.as_ref().map(|e| format!("\"{}\"", e.value()))),
+        ];
+        for (name, value) in named {
+            if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, v);
+            }
+        }
+        let mut resp = S3Response::new(PostObjectOutput {
             e_tag: out.e_tag,
             checksum_crc32: out.checksum_crc32,
             checksum_crc32c: out.checksum_crc32c,
@@ -222,8 +235,11 @@ impl GoDriveS3 {
             checksum_sha1: out.checksum_sha1,
             checksum_sha256: out.checksum_sha256,
             checksum_type: out.checksum_type,
+            version_id: out.version_id,
             ..Default::default()
-        }))
+        });
+        resp.headers = headers;
+        Ok(resp)
     }
 
     pub(super) async fn do_delete_object(

@@ -245,9 +245,30 @@ async fn versions_are_kept_read_restored_and_removed_by_id() {
             .await
             .unwrap();
         let mp_version = done.version_id().expect("a version id").to_owned();
+        // A browser form upload (POST Object) makes a version too.
+        let fields = crate::common::post_form_fields(&u.access_key, &u.secret, &b, &[("key", "form")]);
+        let form = fields
+            .into_iter()
+            .fold(reqwest::multipart::Form::new(), |f, (k, v)| f.text(k, v))
+            .part("file", reqwest::multipart::Part::bytes(b"f".to_vec()).file_name("f"));
+        let resp = reqwest::Client::new()
+            .post(format!("{}/{b}", srv.url()))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{backend:?}");
+        let form_version = resp
+            .headers()
+            .get("x-amz-version-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(body(&s3, &b, "form", None).await, (b"f".to_vec(), Some(form_version)));
         put(&s3, &b, "mp", b"over").await;
         assert_eq!(body(&s3, &b, "mp", Some(&mp_version)).await.0, b"parts");
-        assert_eq!(usage(&srv, &u).await, (5 + 2 + 5 + 4, 5), "{backend:?}");
+        assert_eq!(usage(&srv, &u).await, (5 + 2 + 5 + 4 + 1, 6), "{backend:?}");
 
         // A bucket holding versions or markers is not empty.
         let res = s3.delete_bucket().bucket(&b).send().await;
