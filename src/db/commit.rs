@@ -45,12 +45,13 @@ pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Commi
     loop {
         let mut tx = db.begin().await?;
         // Each item's outcome: written, or its condition failed (nothing of it written).
-        let mut outcomes: Vec<Option<(Committed, Growth)>> = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            outcomes.push(match refused[i] {
-                true => None,
-                false => write(&mut tx, *item).await?,
-            });
+        // Written in key order, so the row and key locks of two batches (of any instances)
+        // are taken in one order and never wait on each other in a circle.
+        let mut outcomes: Vec<Option<(Committed, Growth)>> = (0..items.len()).map(|_| None).collect();
+        for i in key_order(items.iter().map(|c| (c.new.bucket_id, c.new.key.as_str()))) {
+            if !refused[i] {
+                outcomes[i] = write(&mut tx, items[i]).await?;
+            }
         }
         let written: Vec<usize> = (0..items.len()).filter(|i| outcomes[*i].is_some()).collect();
         let changes: Vec<Change<'_>> = written
@@ -76,6 +77,14 @@ pub async fn batch(db: &PgPool, items: &[Commit<'_>]) -> Result<Vec<Result<Commi
             })
             .collect());
     }
+}
+
+/// The indexes of `keys` in (bucket, key) order; a key named twice keeps its order.
+pub(super) fn key_order<'a>(keys: impl Iterator<Item = (Uuid, &'a str)>) -> Vec<usize> {
+    let keys: Vec<(Uuid, &str)> = keys.collect();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    order
 }
 
 /// Makes `new` the visible version of its key inside the caller's transaction, settling its
@@ -212,4 +221,16 @@ struct UpsertRow {
     committed_at: Option<OffsetDateTime>,
     condition_failed: bool,
     version_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_go_in_key_order_and_a_key_named_twice_keeps_its_order() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let keys = [(b, "x"), (a, "z"), (a, "b"), (b, "x"), (a, "b")];
+        assert_eq!(key_order(keys.iter().map(|(u, k)| (*u, *k))), [2, 4, 1, 0, 3]);
+    }
 }

@@ -76,15 +76,19 @@ struct RemovalRow {
 
 /// Removes each `(key, version)` in one transaction: a named version wherever it is, or,
 /// with no version, the key's current object (a delete marker on a versioned bucket). Usage
-/// is uncounted with them. Returns each one's outcome, in order, and the blobs to remove
-/// after the commit.
+/// is uncounted with them. Returns each one's outcome, in the order given, and the blobs to
+/// remove after the commit.
 pub async fn remove(
     db: &mut PgConnection,
     bucket_id: Uuid,
     targets: &[(String, Option<String>)],
 ) -> Result<(Vec<Removal>, Vec<Uuid>), DbError> {
-    let (keys, versions): (Vec<&str>, Vec<Option<&str>>) =
-        targets.iter().map(|(k, v)| (k.as_str(), v.as_deref())).unzip();
+    // In key order, so two removals (and commits) lock keys in one order.
+    let order = super::commit::key_order(targets.iter().map(|(k, _)| (bucket_id, k.as_str())));
+    let (keys, versions): (Vec<&str>, Vec<Option<&str>>) = order
+        .iter()
+        .map(|&i| (targets[i].0.as_str(), targets[i].1.as_deref()))
+        .unzip();
     let mut tx = sqlx::Connection::begin(&mut *db).await?;
     let rows: Vec<RemovalRow> = sqlx::query_as(
         "select r.version_id, r.marker, r.removed, r.displaced, r.freed_bytes, r.freed_objects
@@ -101,13 +105,15 @@ pub async fn remove(
     let objects: i64 = rows.iter().map(|r| i64::from(r.freed_objects)).sum();
     super::usage::charge(&mut tx, bucket_id, -bytes, -objects).await?;
     tx.commit().await?;
+    // Back in the order asked.
     let mut blobs = Vec::new();
-    let mut done = Vec::with_capacity(rows.len());
-    for r in rows {
+    let mut done: Vec<Option<Removal>> = (0..targets.len()).map(|_| None).collect();
+    for (i, r) in order.into_iter().zip(rows) {
         blobs.extend(r.displaced);
-        done.push(r.removal);
+        done[i] = Some(r.removal);
     }
-    Ok((done, blobs))
+    let done = done.into_iter().collect::<Option<Vec<Removal>>>();
+    Ok((done.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))?, blobs))
 }
 
 /// A version found by id.
