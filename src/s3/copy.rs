@@ -41,7 +41,17 @@ impl GoDriveS3 {
         if src_bucket.owner_id != user_id {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
-        let src = self.object_version(src_bucket.id, key, version_id.as_deref()).await?;
+        let src = self
+            .object_version(src_bucket.id, key, version_id.as_deref())
+            .await
+            .map_err(|e| match e.code() {
+                // S3's answer for a copy from a delete marker named by id.
+                s3s::S3ErrorCode::MethodNotAllowed => s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ),
+                _ => e,
+            })?;
         Ok((src_bucket.id, src))
     }
 

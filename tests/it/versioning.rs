@@ -122,6 +122,14 @@ async fn versions_are_kept_read_restored_and_removed_by_id() {
         assert_eq!(header(&err, "x-amz-version-id"), Some(marker.as_str()));
         let res = s3.get_object().bucket(&b).key("k").version_id(&marker).send().await;
         assert_eq!(code_status(res).1, 405);
+        let res = s3
+            .copy_object()
+            .bucket(&b)
+            .key("from-marker")
+            .copy_source(format!("{b}/k?versionId={marker}"))
+            .send()
+            .await;
+        assert_eq!(code_status(res), ("InvalidRequest".into(), 400));
         assert_eq!(body(&s3, &b, "k", Some(&v2)).await.0, b"v2!!", "older versions stay");
         let listed = versions(&s3, &b).await;
         assert_eq!(listed.len(), 4);
