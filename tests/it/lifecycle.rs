@@ -257,6 +257,33 @@ async fn the_json_api_shows_and_sets_the_rules_s3_sees() {
     let got: serde_json::Value = crate::files::get_json(&http, &rules_url, &token).await;
     assert_eq!(got["rules"][0]["prefix"], "logs/");
 
+    // The rules on versions, set here, are what S3 clients see.
+    let resp = set(serde_json::json!([
+        {"id": "old", "noncurrent_days": 7, "newer_noncurrent_versions": 3},
+        {"id": "markers", "expired_object_delete_marker": true},
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let s3_rules = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&name)
+        .send()
+        .await
+        .unwrap();
+    let noncurrent = s3_rules.rules()[0].noncurrent_version_expiration().unwrap();
+    assert_eq!(
+        (noncurrent.noncurrent_days(), noncurrent.newer_noncurrent_versions()),
+        (Some(7), Some(3))
+    );
+    let marker = s3_rules.rules()[1]
+        .expiration()
+        .and_then(|e| e.expired_object_delete_marker());
+    assert_eq!(marker, Some(true));
+    let got: serde_json::Value = crate::files::get_json(&http, &rules_url, &token).await;
+    assert_eq!(got["rules"][0]["newer_noncurrent_versions"], 3);
+    assert_eq!(got["rules"][1]["expired_object_delete_marker"], true);
+
     let resp = set(serde_json::json!([{"id": "bad", "expiration_days": 0}]))
         .await
         .unwrap();
