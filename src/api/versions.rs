@@ -205,7 +205,14 @@ async fn restore(
 ) -> Result<(StatusCode, Json<FileView>), ApiError> {
     let bucket_id = path.0;
     let obj = version(&state, user.id, path).await?;
-    crate::objects::restore::restore(&state, bucket_id, &obj).await?;
+    let to = crate::objects::copy::Destination {
+        bucket_id,
+        key: obj.key.clone(),
+        headers: obj.headers.clone(),
+        acl: obj.acl.clone(),
+        condition: None,
+    };
+    crate::objects::copy::copy(&state, &obj, to).await?;
     let current = crate::db::objects::get(&state.db, bucket_id, &obj.key)
         .await?
         .ok_or_else(|| ApiError::internal("the restored file vanished"))?;

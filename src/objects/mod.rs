@@ -6,6 +6,7 @@
 
 pub mod buckets;
 pub mod commit;
+pub mod copy;
 pub mod growing;
 pub mod hashing;
 pub mod integrity;
@@ -14,7 +15,6 @@ pub mod lifecycle;
 pub mod quota;
 pub mod range;
 pub mod removal;
-pub mod restore;
 pub mod stored;
 pub mod upload;
 

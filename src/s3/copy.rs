@@ -6,11 +6,12 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use super::conditions::Conditions;
 use super::object::{check_key, headers_of};
 use super::{GoDriveS3, caller, error, owned_bucket};
-use crate::objects::{stored, upload};
 use uuid::Uuid;
 
-use crate::db::{self, objects::NewObject, objects::Object};
-use crate::objects::quota::Target;
+use crate::db::{self, objects::Object};
+use crate::objects::UploadError;
+use crate::objects::copy::{self, Destination};
+use crate::storage::StorageError;
 
 impl GoDriveS3 {
     /// Resolves a copy source; the caller must own its bucket too (authorization only saw
@@ -117,45 +118,21 @@ impl GoDriveS3 {
                 .map_err(error::db)?;
             super::conditions::check_write(condition.as_ref(), current.as_ref())?;
         }
-        // A copy counts like an upload of the source's size.
-        let reservation = crate::objects::quota::reserve(
-            &self.state.db,
-            self.state.instance_id,
-            dest_bucket,
-            Target::Key(&input.key),
-            src.size as u64,
-        )
-        .await
-        .map_err(error::quota)?;
-        // New blobs of the copy's own (a blob is never shared by two rows).
-        let copied = stored::copy(&self.state.storage, &src).await.map_err(|e| match e {
-            // Deleted while we were copying: as if it had never been there.
-            crate::storage::StorageError::NotFound => {
-                s3_error!(NoSuchKey, "The specified key does not exist.")
-            }
-            other => error::storage(other),
-        })?;
-        let pending = copied.pending;
-        let new = NewObject {
+        let source_version = src.version_id.clone();
+        let to = Destination {
             bucket_id: dest_bucket,
             key: input.key,
-            size: src.size,
-            etag: src.etag.clone(),
-            md5: src.md5.clone(),
-            sha256: src.sha256.clone(),
             headers,
-            checksums: src.checksums.clone(),
-            checksum_type: src.checksum_type.clone(),
-            parts_count: src.parts_count,
-            part_sizes: src.part_sizes.clone(),
-            blob_id: pending.id.0,
-            part_blobs: copied.part_blobs,
-            reservations: Vec::new(),
-            condition,
             acl: acl.map(str::to_owned),
+            condition,
         };
-        let source_version = src.version_id.clone();
-        let stored = upload::commit(&self.state, new, pending, Some(reservation)).await?;
+        let stored = copy::copy(&self.state, &src, to).await.map_err(|e| match e {
+            // Deleted while we were copying: as if it had never been there.
+            UploadError::Storage(StorageError::NotFound) => {
+                s3_error!(NoSuchKey, "The specified key does not exist.")
+            }
+            other => other.into(),
+        })?;
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(src.etag)),
