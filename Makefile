@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
 
-.PHONY: fmt lint test run migrate hardening bench bench-quota bench-versions bench-rss compose-up compose-down monitoring-check
+.PHONY: fmt lint test run migrate hardening bench bench-quota bench-versions bench-rss console-shots compose-up compose-down monitoring-check
 
 fmt:
 	cargo fmt --all
@@ -35,6 +35,11 @@ bench-quota:
 # What a versioned bucket costs, and paging 100,000 versions (BENCHMARKS.md).
 bench-versions:
 	cargo run --release --example bench_versions
+
+# The console's flows in headless Chromium, writing the README's screenshots to
+# docs/console/ and printing what BENCHMARKS.md records (first load, a 1,000-file page).
+console-shots:
+	GODRIVE_CONSOLE_SHOTS=$(CURDIR)/docs/console cargo test --locked --test it -- console::the_console_flows --nocapture
 
 # Peak server memory while streaming a 2 GiB object (BENCHMARKS.md).
 bench-rss:

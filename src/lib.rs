@@ -21,6 +21,8 @@ pub mod checksum;
 pub mod cli;
 /// Configuration: defaults < `config/<ENVIRONMENT>.toml` < environment.
 pub mod config;
+/// The web console: its embedded files, served under `/console/`.
+pub mod console;
 /// All SQL lives here.
 pub mod db;
 /// Background loops and maintenance commands: leases, roll-up, gc, reconcile.

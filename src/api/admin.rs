@@ -1,4 +1,4 @@
-//! Admin routes: users (list, get, update flags). Every route takes [`AdminUser`], so a
+//! Admin routes: users (list, get, update flags, quota), their buckets and bucket limits. Every route takes [`AdminUser`], so a
 //! non-admin gets 403.
 
 use axum::Json;
@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::UserView;
+use super::buckets::{BucketQuota, BucketQuotaView, BucketView};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{AdminUser, AppJson, AppPath, AppQuery};
 use super::keys::Page;
@@ -24,12 +25,16 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(one, update))
         .routes(routes!(set_quota))
+        .routes(routes!(buckets_of))
+        .routes(routes!(set_bucket_quota))
 }
 
-/// `?limit=&cursor=`.
+/// `?email=&limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only users whose email contains this (any case).
+    pub email: Option<String>,
     /// Page size, 1 to 1000 (100).
     pub limit: Option<i64>,
     /// From a previous page's `next_cursor`.
@@ -68,7 +73,11 @@ async fn list(
         return Err(ApiError::Validation("limit must be between 1 and 1000".into()));
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut users = db::users::list(&state.db, after, limit + 1).await?;
+    let email = q.email.filter(|e| !e.is_empty());
+    if let Some(e) = &email {
+        super::extract::plain_text("email", e)?;
+    }
+    let mut users = db::users::list(&state.db, email.as_deref(), after, limit + 1).await?;
     let next = (users.len() as i64 > limit).then(|| {
         users.truncate(limit as usize);
         users.last().map(encode_cursor)
@@ -131,4 +140,35 @@ async fn set_quota(
     }
     state.auth_cache.changed(&state.db, Change::User(id)).await;
     Ok(Json(q))
+}
+
+#[utoipa::path(get, path = "/admin/users/{id}/buckets", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "user id")), responses((status = 200, body = Page<BucketView>), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
+async fn buckets_of(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppPath(id): AppPath<Uuid>,
+) -> Result<Json<Page<BucketView>>, ApiError> {
+    db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound("user"))?;
+    let items = db::buckets::list_owned(&state.db, id)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(put, path = "/admin/buckets/{id}/quota", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), request_body = BucketQuota, responses((status = 200, body = BucketQuotaView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
+async fn set_bucket_quota(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(q): AppJson<BucketQuota>,
+) -> Result<Json<BucketQuotaView>, ApiError> {
+    let bucket = db::buckets::get(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("bucket"))?;
+    Ok(Json(super::buckets::apply_quota(&state, bucket, &q).await?))
 }

@@ -71,6 +71,10 @@ pub struct UserView {
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Storage quota in bytes, or null for none.
+    pub quota_bytes: Option<i64>,
+    /// Bytes stored.
+    pub used_bytes: i64,
 }
 
 impl From<db::users::User> for UserView {
@@ -81,6 +85,8 @@ impl From<db::users::User> for UserView {
             is_admin: u.is_admin,
             disabled: u.disabled,
             created_at: u.created_at,
+            quota_bytes: u.quota_bytes,
+            used_bytes: u.used_bytes,
         }
     }
 }

@@ -49,6 +49,14 @@ pub struct BucketView {
     /// `off` (never enabled), `enabled` (every write keeps the version it replaces) or
     /// `suspended` (set here or through S3 PutBucketVersioning).
     pub versioning: String,
+    /// Bytes stored.
+    pub used_bytes: i64,
+    /// Objects stored (every version and delete marker counts).
+    pub objects: i64,
+    /// The bucket's byte limit, or null for none.
+    pub max_bytes: Option<i64>,
+    /// The bucket's object-count limit, or null for none.
+    pub max_objects: Option<i64>,
 }
 
 impl From<db::buckets::Bucket> for BucketView {
@@ -61,6 +69,10 @@ impl From<db::buckets::Bucket> for BucketView {
             versioning: b
                 .versioning
                 .map_or_else(|| "off".to_owned(), |v| v.to_ascii_lowercase()),
+            used_bytes: b.used_bytes,
+            objects: b.object_count,
+            max_bytes: b.max_bytes,
+            max_objects: b.max_objects,
         }
     }
 }
@@ -120,7 +132,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<BucketView>), ApiError> {
     crate::objects::buckets::check(&b.name).map_err(|_| {
         ApiError::Validation(
-            "name must be 3-63 lowercase letters, digits, dots or hyphens, start and end with a letter or digit, and not be v1".into(),
+            "name must be 3-63 lowercase letters, digits, dots or hyphens, start and end with a letter or digit, and not be v1 or console".into(),
         )
     })?;
     let mut conn = state.db.acquire().await?;
@@ -203,19 +215,28 @@ async fn set_quota(
     AppPath(id): AppPath<Uuid>,
     AppJson(q): AppJson<BucketQuota>,
 ) -> Result<Json<BucketQuotaView>, ApiError> {
+    let bucket = owned(&state, user.id, id).await?;
+    Ok(Json(apply_quota(&state, bucket, &q).await?))
+}
+
+/// Sets a bucket's limits (for its owner here, for any bucket on the admin route).
+pub(super) async fn apply_quota(
+    state: &AppState,
+    bucket: db::buckets::Bucket,
+    q: &BucketQuota,
+) -> Result<BucketQuotaView, ApiError> {
     if q.max_bytes.is_some_and(|b| b < 0) || q.max_objects.is_some_and(|o| o < 0) {
         return Err(ApiError::Validation("limits must not be negative".into()));
     }
-    let bucket = owned(&state, user.id, id).await?;
-    let u = db::usage::set_bucket_quota(&state.db, id, q.max_bytes, q.max_objects)
+    let u = db::usage::set_bucket_quota(&state.db, bucket.id, q.max_bytes, q.max_objects)
         .await?
         .ok_or(ApiError::NotFound("bucket"))?;
     state.auth_cache.changed(&state.db, Change::Bucket(bucket.name)).await;
-    Ok(Json(BucketQuotaView {
+    Ok(BucketQuotaView {
         max_bytes: u.max_bytes,
         max_objects: u.max_objects,
         used_bytes: u.used_bytes,
         reserved_bytes: u.reserved_bytes,
         objects: u.object_count,
-    }))
+    })
 }

@@ -7,20 +7,17 @@ use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::buckets::owned;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{AppPath, AppQuery, AuthUser, plain_text};
-use super::keys::Page;
+use super::extract::{AppPath, AuthUser};
 use crate::app::AppState;
 use crate::db::objects::{self, Headers, NewObject, Object};
 use crate::objects::integrity::Expected;
@@ -31,7 +28,7 @@ use crate::storage::StorageError;
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         // Our own limit applies while streaming; axum's 2 MB default must not.
-        .routes(routes!(upload, list).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(upload, super::listing::list).layer(DefaultBodyLimit::disable()))
         .routes(routes!(metadata, remove))
         .routes(routes!(content))
 }
@@ -79,18 +76,6 @@ impl From<Object> for FileView {
             created_at: o.created_at,
         }
     }
-}
-
-/// `?prefix=&cursor=&limit=`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only keys starting with this.
-    pub prefix: Option<String>,
-    /// From a previous page's `next_cursor`.
-    pub cursor: Option<String>,
-    /// Page size, 1 to 1000 (100).
-    pub limit: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses((status = 201, body = FileView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody), (status = 413, description = "payload_too_large", body = ErrorBody)))]
@@ -275,46 +260,6 @@ async fn commit_file(state: &AppState, bucket_id: Uuid, received: Received) -> R
     objects::get(&state.db, bucket_id, &key)
         .await?
         .ok_or_else(|| ApiError::internal("object vanished after commit"))
-}
-
-#[utoipa::path(get, path = "/buckets/{bucket_id}/files", tag = "files", security(("bearer" = [])), params(("bucket_id" = Uuid, Path, description = "bucket id"), ListQuery), responses((status = 200, body = Page<FileView>), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]
-async fn list(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    AppPath(bucket_id): AppPath<Uuid>,
-    AppQuery(q): AppQuery<ListQuery>,
-) -> Result<Json<Page<FileView>>, ApiError> {
-    let bucket = owned(&state, user.id, bucket_id).await?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::Validation("limit must be between 1 and 1000".into()));
-    }
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                // Cursors we hand out name a key, which holds no control character.
-                .filter(|k| !crate::text::has_control(k))
-                .ok_or_else(|| ApiError::Validation("cursor is not valid".into()))?,
-        ),
-    };
-    let prefix = q.prefix.unwrap_or_default();
-    plain_text("prefix", &prefix)?;
-    let mut rows = objects::list_prefixed(&state.db, bucket.id, &prefix, after.as_deref(), limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|o| URL_SAFE_NO_PAD.encode(&o.key))
-    } else {
-        None
-    };
-    Ok(Json(Page {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
 }
 
 async fn find(state: &AppState, user_id: Uuid, bucket_id: Uuid, file_id: Uuid) -> Result<Object, ApiError> {

@@ -11,6 +11,7 @@ pub mod files;
 mod health;
 pub mod keys;
 mod lifecycle;
+mod listing;
 pub mod presign;
 mod usage;
 mod versions;

@@ -18,6 +18,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mine))
         .routes(routes!(all))
         .routes(routes!(report))
+        .routes(routes!(history))
 }
 
 /// `?sort=used_bytes|objects|requests|email&limit=&cursor=`.
@@ -198,6 +199,45 @@ async fn report(
     AppQuery(q): AppQuery<ReportQuery>,
 ) -> Result<Json<ReportView>, ApiError> {
     let (from, to) = (parse_day("from", &q.from)?, parse_day("to", &q.to)?);
+    Ok(Json(series(&state, from, to, q.user_id).await?))
+}
+
+/// `?from=YYYY-MM-DD&to=YYYY-MM-DD`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// First day (UTC), inclusive (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day (UTC), inclusive (default: today); at most 366 days after `from`.
+    pub to: Option<String>,
+}
+
+/// The caller's own daily usage (the admin report's series, for one user).
+#[utoipa::path(get, path = "/usage/history", tag = "usage", security(("bearer" = [])), params(HistoryQuery), responses((status = 200, body = ReportView), (status = 400, description = "validation_error", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "account_disabled", body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppQuery(q): AppQuery<HistoryQuery>,
+) -> Result<Json<ReportView>, ApiError> {
+    let to = match q.to.as_deref() {
+        Some(t) => parse_day("to", t)?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    let from = match q.from.as_deref() {
+        Some(f) => parse_day("from", f)?,
+        None => to.saturating_sub(time::Duration::days(29)),
+    };
+    Ok(Json(series(&state, from, to, Some(user.id)).await?))
+}
+
+/// One entry a day from `from` to `to` (or today, if sooner): rolled-up days as stored,
+/// the others counted live; every user's, or one's.
+async fn series(
+    state: &AppState,
+    from: time::Date,
+    to: time::Date,
+    user: Option<uuid::Uuid>,
+) -> Result<ReportView, ApiError> {
     if to < from || (to - from).whole_days() > 366 {
         return Err(ApiError::Validation(
             "to must be on or after from, at most 366 days later".into(),
@@ -206,7 +246,7 @@ async fn report(
     if let Err(e) = state.requests.flush(&state.db).await {
         tracing::warn!(error = %e, "could not flush request counts");
     }
-    let rolled = db::history::rolled_totals(&state.db, from, to, q.user_id).await?;
+    let rolled = db::history::rolled_totals(&state.db, from, to, user).await?;
     let today = time::OffsetDateTime::now_utc().date();
     let mut days = Vec::new();
     let mut rolled = rolled.into_iter().peekable();
@@ -214,7 +254,7 @@ async fn report(
     while day <= to {
         let (totals, is_final) = match rolled.next_if(|r| r.day == day) {
             Some(r) => (r, true),
-            None if day <= today => (db::history::live_totals(&state.db, day, q.user_id).await?, false),
+            None if day <= today => (db::history::live_totals(&state.db, day, user).await?, false),
             None => break,
         };
         days.push(DayView {
@@ -231,9 +271,9 @@ async fn report(
             None => break,
         }
     }
-    Ok(Json(ReportView {
+    Ok(ReportView {
         from: format_day(from),
         to: format_day(to),
         days,
-    }))
+    })
 }

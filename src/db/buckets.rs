@@ -27,7 +27,23 @@ pub struct Bucket {
     /// Its versioning (`Enabled`, `Suspended`; none if never set), read by the same queries.
     #[sqlx(default)]
     pub versioning: Option<String>,
+    /// Bytes stored (read by the same queries; 0 elsewhere).
+    #[sqlx(default)]
+    pub used_bytes: i64,
+    /// Objects stored, a delete marker counting as one (the same queries).
+    #[sqlx(default)]
+    pub object_count: i64,
+    /// Byte limit, if any (the same queries).
+    #[sqlx(default)]
+    pub max_bytes: Option<i64>,
+    /// Object-count limit, if any (the same queries).
+    #[sqlx(default)]
+    pub max_objects: Option<i64>,
 }
+
+/// The columns of a bucket as listed and shown to its owner.
+const SHOWN: &str = "id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public,
+                versioning, used_bytes, object_count, max_bytes, max_objects";
 
 /// Why creating a bucket failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,11 +128,9 @@ pub async fn by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucke
 
 /// The buckets a user owns, by name.
 pub async fn list_owned(db: impl PgExecutor<'_>, owner_id: Uuid) -> Result<Vec<Bucket>, DbError> {
-    Ok(sqlx::query_as(
-        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public,
-                versioning
-               from buckets where owner_id = $1 order by name",
-    )
+    Ok(sqlx::query_as(&format!(
+        "select {SHOWN} from buckets where owner_id = $1 order by name"
+    ))
     .bind(owner_id)
     .fetch_all(db)
     .await?)
@@ -168,17 +182,23 @@ pub async fn delete_if_empty(db: &mut PgConnection, bucket_id: Uuid) -> Result<D
     Ok(DeleteOutcome::Deleted(uploads))
 }
 
+/// A bucket by id, whoever owns it (for admins).
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Bucket>, DbError> {
+    Ok(sqlx::query_as(&format!("select {SHOWN} from buckets where id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?)
+}
+
 /// A bucket by id, only if `owner_id` owns it.
 pub async fn get_owned(db: impl PgExecutor<'_>, id: Uuid, owner_id: Uuid) -> Result<Option<Bucket>, DbError> {
-    Ok(sqlx::query_as(
-        "select id, name, owner_id, region, created_at, (acl <> 'private' or policy is not null) as public,
-                versioning
-               from buckets where id = $1 and owner_id = $2",
+    Ok(
+        sqlx::query_as(&format!("select {SHOWN} from buckets where id = $1 and owner_id = $2"))
+            .bind(id)
+            .bind(owner_id)
+            .fetch_optional(db)
+            .await?,
     )
-    .bind(id)
-    .bind(owner_id)
-    .fetch_optional(db)
-    .await?)
 }
 
 /// What deleting a bucket with its contents leaves for the caller to remove from the

@@ -261,28 +261,6 @@ pub async fn get_by_id(db: impl PgExecutor<'_>, bucket_id: Uuid, id: Uuid) -> Re
     Ok(row.map(Object::from))
 }
 
-/// Objects of a bucket whose key starts with `prefix`, in key order after `after`.
-pub async fn list_prefixed(
-    db: impl PgExecutor<'_>,
-    bucket_id: Uuid,
-    prefix: &str,
-    after: Option<&str>,
-    limit: i64,
-) -> Result<Vec<Object>, DbError> {
-    let rows: Vec<ObjectRow> = sqlx::query_as(&format!(
-        "select {COLUMNS} from objects
-          where bucket_id = $1 and starts_with(key, $2) and ($3::text is null or key > $3)
-          order by key limit $4"
-    ))
-    .bind(bucket_id)
-    .bind(prefix)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(Object::from).collect())
-}
-
 /// One entry of a listing page.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Listed {
@@ -322,15 +300,7 @@ pub async fn list_range(
     to: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Listed>, DbError> {
-    let (op, start) = match from {
-        Start::Including(s) => (">=", s),
-        Start::After(s) | Start::AfterVersion { key: s, .. } => (">", s),
-    };
-    let sql = format!(
-        "select key, size, etag, updated_at from objects
-          where bucket_id = $1 and key {op} $2 and ($3::text is null or key < $3)
-          order by key limit $4"
-    );
+    let (sql, start) = range_query("key, size, etag, updated_at", from);
     Ok(sqlx::query_as(&sql)
         .bind(bucket_id)
         .bind(start)
@@ -338,4 +308,37 @@ pub async fn list_range(
         .bind(limit)
         .fetch_all(db)
         .await?)
+}
+
+/// Like [`list_range`], with every column (the JSON API's file listing).
+pub async fn list_range_full(
+    db: impl PgExecutor<'_>,
+    bucket_id: Uuid,
+    from: &Start,
+    to: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Object>, DbError> {
+    let (sql, start) = range_query(COLUMNS, from);
+    let rows: Vec<ObjectRow> = sqlx::query_as(&sql)
+        .bind(bucket_id)
+        .bind(start)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(Object::from).collect())
+}
+
+/// The statement of a range scan selecting `columns`, and its start key.
+fn range_query<'a>(columns: &str, from: &'a Start) -> (String, &'a str) {
+    let (op, start) = match from {
+        Start::Including(s) => (">=", s),
+        Start::After(s) | Start::AfterVersion { key: s, .. } => (">", s),
+    };
+    let sql = format!(
+        "select {columns} from objects
+          where bucket_id = $1 and key {op} $2 and ($3::text is null or key < $3)
+          order by key limit $4"
+    );
+    (sql, start)
 }

@@ -18,6 +18,10 @@ pub struct User {
     pub disabled: bool,
     /// When the account was made.
     pub created_at: time::OffsetDateTime,
+    /// The storage quota in bytes, if any.
+    pub quota_bytes: Option<i64>,
+    /// Bytes stored.
+    pub used_bytes: i64,
 }
 
 /// Why creating a user failed.
@@ -41,7 +45,7 @@ pub async fn create(
 ) -> Result<User, CreateUserError> {
     sqlx::query_as(
         "insert into users (id, email, password_hash, is_admin, quota_bytes) values ($1, $2, $3, $4, $5)
-         returning id, email, is_admin, disabled, created_at",
+         returning id, email, is_admin, disabled, created_at, quota_bytes, used_bytes",
     )
     .bind(Uuid::new_v4())
     .bind(email)
@@ -59,7 +63,7 @@ pub async fn create(
 /// Finds a user by email (case-insensitive).
 pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<User>, DbError> {
     Ok(
-        sqlx::query_as("select id, email, is_admin, disabled, created_at from users where lower(email) = lower($1)")
+        sqlx::query_as("select id, email, is_admin, disabled, created_at, quota_bytes, used_bytes from users where lower(email) = lower($1)")
             .bind(email)
             .fetch_optional(db)
             .await?,
@@ -75,7 +79,7 @@ pub async fn credentials_by_email(db: impl PgExecutor<'_>, email: &str) -> Resul
         password_hash: String,
     }
     let row: Option<Row> = sqlx::query_as(
-        "select id, email, is_admin, disabled, created_at, password_hash from users where lower(email) = lower($1)",
+        "select id, email, is_admin, disabled, created_at, quota_bytes, used_bytes, password_hash from users where lower(email) = lower($1)",
     )
     .bind(email)
     .fetch_optional(db)
@@ -85,29 +89,33 @@ pub async fn credentials_by_email(db: impl PgExecutor<'_>, email: &str) -> Resul
 
 /// A user by id.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<User>, DbError> {
-    Ok(
-        sqlx::query_as("select id, email, is_admin, disabled, created_at from users where id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?,
+    Ok(sqlx::query_as(
+        "select id, email, is_admin, disabled, created_at, quota_bytes, used_bytes from users where id = $1",
     )
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
-/// Users by creation, after `after` (a cursor), at most `limit`.
+/// Users by creation, after `after` (a cursor), at most `limit`; only those whose email
+/// contains `email_contains` (any case) when it is given.
 pub async fn list(
     db: impl PgExecutor<'_>,
+    email_contains: Option<&str>,
     after: Option<(time::OffsetDateTime, Uuid)>,
     limit: i64,
 ) -> Result<Vec<User>, DbError> {
     let (at, id) = after.unzip();
     Ok(sqlx::query_as(
-        "select id, email, is_admin, disabled, created_at from users
-          where $1::timestamptz is null or (created_at, id) > ($1, $2)
+        "select id, email, is_admin, disabled, created_at, quota_bytes, used_bytes from users
+          where ($1::timestamptz is null or (created_at, id) > ($1, $2))
+            and ($4::text is null or strpos(lower(email), lower($4)) > 0)
           order by created_at, id limit $3",
     )
     .bind(at)
     .bind(id)
     .bind(limit)
+    .bind(email_contains)
     .fetch_all(db)
     .await?)
 }
@@ -121,7 +129,7 @@ pub async fn update_flags(
 ) -> Result<Option<User>, DbError> {
     Ok(sqlx::query_as(
         "update users set is_admin = coalesce($2, is_admin), disabled = coalesce($3, disabled), updated_at = now()
-          where id = $1 returning id, email, is_admin, disabled, created_at",
+          where id = $1 returning id, email, is_admin, disabled, created_at, quota_bytes, used_bytes",
     )
     .bind(id)
     .bind(is_admin)

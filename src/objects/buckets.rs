@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
-/// Names no bucket may have: `/v1/` is the JSON API.
-pub const RESERVED: &[&str] = &["v1"];
+/// Names no bucket may have: `/v1/` is the JSON API, `/console/` the web console.
+pub const RESERVED: &[&str] = &["v1", "console"];
 
 /// Why a bucket name is refused. S3: `InvalidBucketName`; JSON: `validation_error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

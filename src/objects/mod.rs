@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod integrity;
 pub mod keys;
 pub mod lifecycle;
+pub mod listing;
 pub mod quota;
 pub mod range;
 pub mod removal;

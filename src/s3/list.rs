@@ -8,9 +8,9 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use uuid::Uuid;
 
-use super::lister::{Objects, Query, page};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::Listed;
+use crate::objects::listing::{Objects, Query, page};
 
 pub(super) const MAX_KEYS: i32 = 1000;
 
@@ -184,8 +184,8 @@ impl GoDriveS3 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::lister::{common_prefix, successor};
     use super::*;
+    use crate::objects::listing::{common_prefix, successor};
 
     #[test]
     fn successor_bounds_every_extension() {

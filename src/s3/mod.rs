@@ -21,7 +21,6 @@ pub mod input;
 mod length;
 mod lifecycle;
 pub mod list;
-mod lister;
 pub mod multipart;
 pub mod object;
 mod policy;

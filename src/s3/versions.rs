@@ -7,10 +7,10 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::list::{delimiter, enc, max_keys, prefixes, url_encoding};
-use super::lister::{Query, Versions, page};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::db::objects::Start;
 use crate::db::versions::{self, Listed};
+use crate::objects::listing::{Query, Versions, page};
 
 /// The version written while a bucket was unversioned, or suspended.
 const NULL: &str = "null";

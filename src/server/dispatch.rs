@@ -1,4 +1,4 @@
-//! One request: routed to the JSON API or to S3, then logged and measured.
+//! One request: routed to the JSON API, the console or S3, then logged and measured.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -48,6 +48,12 @@ impl Dispatch {
         self.s3.host_bucket(req).is_none()
     }
 
+    /// The console's files, and a browser opening `/`, unless the Host names a bucket.
+    fn is_console(&self, req: &Request<RequestBody>) -> bool {
+        crate::console::claims(req.method(), req.uri().path(), req.uri().query(), req.headers())
+            && self.s3.host_bucket(req).is_none()
+    }
+
     /// Serves one request; `guard` ends it on its connection when the response body is done.
     pub(super) async fn handle(
         self,
@@ -65,7 +71,13 @@ impl Dispatch {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
             .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
-        let api = if self.is_api(&req) { "json" } else { "s3" };
+        let api = if self.is_api(&req) {
+            "json"
+        } else if self.is_console(&req) {
+            "console"
+        } else {
+            "s3"
+        };
         let _in_flight = InFlight::start(api);
         let request_bytes = declared_body(req.headers());
         let bucket = if api == "s3" {
@@ -81,15 +93,19 @@ impl Dispatch {
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 req.headers_mut().insert("x-request-id", v);
             }
-            let mut resp = if api == "json" {
-                match self.api.oneshot(req.map(Body::new)).await {
+            let mut resp = match api {
+                "json" => match self.api.oneshot(req.map(Body::new)).await {
                     Ok(r) => r,
                     Err(never) => match never {},
-                }
-            } else {
-                self.s3.serve(&context, req).await
+                },
+                // The console's answers carry their own policy (`console::POLICY`).
+                "console" if req.uri().path() == "/" => crate::console::redirect(),
+                "console" => crate::console::serve(&req),
+                _ => self.s3.serve(&context, req).await,
             };
-            super::content::protect(resp.headers_mut());
+            if api != "console" {
+                super::content::protect(resp.headers_mut());
+            }
             if let Ok(v) = HeaderValue::from_str(&request_id) {
                 if api == "s3" {
                     resp.headers_mut().insert("x-amz-request-id", v.clone());
@@ -179,7 +195,11 @@ fn record_metrics(
     response: &http::HeaderMap,
 ) {
     use crate::obs::metrics::{ApiLabel, METRICS, UploadLabels};
-    let op = operation.unwrap_or(if api == "s3" { "unauthenticated" } else { "unmatched" });
+    let op = operation.unwrap_or(match api {
+        "s3" => "unauthenticated",
+        "console" => "console",
+        _ => "unmatched",
+    });
     crate::obs::metrics::observe_request(api, op, status, elapsed);
     if let Some(n) = request_bytes {
         METRICS.request_bytes.get_or_create(&ApiLabel { api }).inc_by(n);

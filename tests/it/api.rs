@@ -5,20 +5,26 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestServer, client_for, code_status, unique};
 
-struct Api {
+pub(crate) struct Api {
     base: String,
     http: Client,
 }
 
 impl Api {
-    fn new(srv: &TestServer) -> Self {
+    pub(crate) fn new(srv: &TestServer) -> Self {
         Self {
             base: format!("{}/v1", srv.url()),
             http: Client::new(),
         }
     }
 
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -32,7 +38,7 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn register(&self, email: &str) {
+    pub(crate) async fn register(&self, email: &str) {
         let (s, b) = self
             .call(
                 Method::POST,
@@ -44,7 +50,7 @@ impl Api {
         assert_eq!(s, StatusCode::CREATED, "{b}");
     }
 
-    async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
         self.call(
             Method::POST,
             "/auth/login",
@@ -55,7 +61,7 @@ impl Api {
     }
 
     /// Registers and logs in a fresh user; returns (email, access, refresh).
-    async fn user(&self) -> (String, String, String) {
+    pub(crate) async fn user(&self) -> (String, String, String) {
         let email = format!("{}@example.com", unique("api"));
         self.register(&email).await;
         let (s, b) = self.login(&email, "password123").await;
@@ -68,7 +74,7 @@ impl Api {
     }
 }
 
-fn code(b: &Value) -> &str {
+pub(crate) fn code(b: &Value) -> &str {
     b["error"]["code"].as_str().unwrap_or("")
 }
 

@@ -61,7 +61,7 @@ fn seeded_bytes(seed: u32, n: usize) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 // Chromium
 
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("GODRIVE_CHROMIUM") {
         return p.into();
     }

@@ -135,7 +135,15 @@ async fn invalid_and_reserved_bucket_names_are_refused() {
     let srv = TestServer::start(Backend::Fs).await;
     let u = srv.user().await;
     let s3 = srv.client(&u);
-    for bad in ["ab", "Upper-Case", "under_score", "-dash-first", "192.168.1.1", "v1"] {
+    for bad in [
+        "ab",
+        "Upper-Case",
+        "under_score",
+        "-dash-first",
+        "192.168.1.1",
+        "v1",
+        "console",
+    ] {
         let res = s3.create_bucket().bucket(bad).send().await;
         assert_eq!(code_status(res), ("InvalidBucketName".into(), 400), "{bad}");
     }

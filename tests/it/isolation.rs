@@ -489,6 +489,12 @@ async fn every_json_route_refuses_another_users_resources() {
         ("GET /admin/usage/report", None, 403),
         ("DELETE /admin/presign/{id}", None, 403),
         ("GET /admin/audit", None, 403),
+        ("GET /admin/users/{id}/buckets", None, 403),
+        (
+            "PUT /admin/buckets/{id}/quota",
+            Some(json!({"max_bytes": 1, "max_objects": 1})),
+            403,
+        ),
     ];
     // Routes that name no other user's resource: the caller's own lists and account, the
     // public auth and health routes. Lists are checked below.
@@ -499,6 +505,7 @@ async fn every_json_route_refuses_another_users_resources() {
         "POST /keys",
         "GET /presign",
         "GET /usage",
+        "GET /usage/history",
         "GET /me",
         "POST /auth/login",
         "POST /auth/logout",
@@ -546,6 +553,15 @@ async fn every_json_route_refuses_another_users_resources() {
             assert!(!text.contains(theirs.as_str()), "{list} shows the victim's {theirs}");
         }
     }
+    // The attacker's history counts none of the victim's bytes or objects.
+    let (status, history) = call(reqwest::Method::GET, "/usage/history".into(), at.clone(), None).await;
+    assert_eq!(status, 200);
+    let today = history["days"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (today["used_bytes"].as_i64(), today["objects"].as_i64()),
+        (Some(0), Some(0)),
+        "{today}"
+    );
     // The victim's resources are untouched.
     let (status, _) = call(
         reqwest::Method::GET,

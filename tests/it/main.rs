@@ -13,6 +13,7 @@ mod common;
 mod compat;
 mod conditional;
 mod connections;
+mod console;
 mod content;
 mod cors;
 mod faults;

@@ -63,6 +63,10 @@ fn baseline_bodies(w: &World) -> BTreeMap<&'static str, Value> {
         ),
         ("PATCH /admin/users/{id}", json!({"is_admin": false, "disabled": false})),
         ("PUT /admin/users/{id}/quota", json!({"quota_bytes": null})),
+        (
+            "PUT /admin/buckets/{id}/quota",
+            json!({"max_bytes": null, "max_objects": null}),
+        ),
     ]
     .into_iter()
     .collect()

@@ -1,5 +1,6 @@
 //! Walking a bucket's keys in order under a prefix, rolling up common prefixes: the part of
-//! ListObjects, ListObjectsV2 and ListObjectVersions they share. The rows come from
+//! ListObjects, ListObjectsV2 and ListObjectVersions they share, and the JSON API's file
+//! listing (folders are common prefixes at `/`). The rows come from
 //! PostgreSQL in pages ([`Rows`]: objects, or versions of objects).
 //!
 //! Keys are stored with collation "C", so `order by key` is byte order, which for UTF-8 is
@@ -14,8 +15,11 @@ use uuid::Uuid;
 use crate::db::objects::{self, Listed, Start};
 use crate::db::{DbError, versions};
 
+/// The most rows read from PostgreSQL at once (S3's largest page).
+const MAX_BATCH: i32 = 1000;
+
 /// What a listing lists, read from PostgreSQL a page at a time in key order.
-pub(super) trait Rows {
+pub trait Rows {
     /// One row.
     type Row;
     /// Its key.
@@ -35,7 +39,7 @@ pub(super) trait Rows {
 }
 
 /// Objects, one per key.
-pub(super) struct Objects;
+pub struct Objects;
 
 impl Rows for Objects {
     type Row = Listed;
@@ -63,8 +67,37 @@ impl Rows for Objects {
     }
 }
 
+/// Objects with every column, one per key (the JSON API's files).
+pub struct Files;
+
+impl Rows for Files {
+    type Row = objects::Object;
+
+    fn key(row: &objects::Object) -> &str {
+        &row.key
+    }
+
+    fn version(_: &objects::Object) -> Option<&str> {
+        None
+    }
+
+    fn after(row: &objects::Object) -> Start {
+        Start::After(row.key.clone())
+    }
+
+    async fn fetch(
+        db: &PgPool,
+        bucket_id: Uuid,
+        from: &Start,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<objects::Object>, DbError> {
+        objects::list_range_full(db, bucket_id, from, to, limit).await
+    }
+}
+
 /// Versions: every version of each key, newest first.
-pub(super) struct Versions;
+pub struct Versions;
 
 impl Rows for Versions {
     type Row = versions::Listed;
@@ -130,17 +163,17 @@ pub enum Entry<R> {
 }
 
 /// What a listing asks for.
-pub(super) struct Query<'a> {
+pub struct Query<'a> {
     /// Keys under this.
-    pub(super) prefix: &'a str,
+    pub prefix: &'a str,
     /// Rolls keys up into common prefixes at this.
-    pub(super) delimiter: Option<&'a str>,
+    pub delimiter: Option<&'a str>,
     /// Only keys (and prefixes) after this (a marker, start-after, key-marker).
-    pub(super) after: Option<&'a str>,
+    pub after: Option<&'a str>,
     /// Where the scan starts, when not just after `after` (a version-id-marker).
-    pub(super) from: Option<Start>,
+    pub from: Option<Start>,
     /// Entries per page.
-    pub(super) max_keys: i32,
+    pub max_keys: i32,
 }
 
 /// Walks a bucket's keys under `prefix` in order, rolling up common prefixes, strictly
@@ -176,7 +209,7 @@ impl<'a, R: Rows> Lister<'a, R> {
             to: if prefix.is_empty() { None } else { successor(prefix) },
             buf: VecDeque::new(),
             exhausted: false,
-            batch: i64::from(q.max_keys.clamp(1, super::list::MAX_KEYS)) + 1,
+            batch: i64::from(q.max_keys.clamp(1, MAX_BATCH)) + 1,
         }
     }
 
@@ -228,18 +261,18 @@ impl<'a, R: Rows> Lister<'a, R> {
 }
 
 /// A page of a listing.
-pub(super) struct Page<T> {
-    pub(super) objects: Vec<T>,
-    pub(super) prefixes: Vec<String>,
-    pub(super) truncated: bool,
+pub struct Page<T> {
+    pub objects: Vec<T>,
+    pub prefixes: Vec<String>,
+    pub truncated: bool,
     /// The key, or common prefix, of the page's last entry.
-    pub(super) last: Option<String>,
+    pub last: Option<String>,
     /// The version id of the page's last entry, if it is a version.
-    pub(super) last_version: Option<String>,
+    pub last_version: Option<String>,
 }
 
 /// One page of what `R` lists in `bucket_id`.
-pub(super) async fn page<R: Rows>(db: &PgPool, bucket_id: Uuid, q: &Query<'_>) -> Result<Page<R::Row>, DbError> {
+pub async fn page<R: Rows>(db: &PgPool, bucket_id: Uuid, q: &Query<'_>) -> Result<Page<R::Row>, DbError> {
     let mut lister = Lister::<R>::new(db, bucket_id, q);
     let mut p = Page {
         objects: Vec::new(),

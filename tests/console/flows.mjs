@@ -1,0 +1,386 @@
+// The web console's flows in headless Chromium, driven by role and accessible name
+// (playwright-core, Debian's chromium). Run by tests/it/console.rs against a fresh server:
+//   GODRIVE_URL, GODRIVE_ADMIN_EMAIL, GODRIVE_ADMIN_PASSWORD, CHROMIUM, ASSETS (tests/browser/assets)
+//   SHOTS: a folder to write screenshots into (docs/console when refreshing them), optional.
+// Every page is checked with axe-core (no serious or critical violation) and for
+// Content-Security-Policy violations (none). Prints "console flows: OK" and one JSON line
+// of measurements ("measured: {...}") at the end; exits non-zero on the first failure.
+
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const base = process.env.GODRIVE_URL;
+const adminEmail = process.env.GODRIVE_ADMIN_EMAIL;
+const adminPassword = process.env.GODRIVE_ADMIN_PASSWORD;
+const assets = process.env.ASSETS;
+const shots = process.env.SHOTS || '';
+const png = readFileSync(`${assets}/pattern.png`);
+const email = `console-${Date.now()}@example.com`;
+const password = 'console-password-1';
+const bucket = `console-${Date.now().toString(36)}`;
+const measured = {};
+
+function log(...a) { console.log(...a); }
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+
+async function newPage(opts = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...opts });
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => { log('page error:', e.message); page.__errors = (page.__errors || 0) + 1; });
+  page.on('console', (m) => { if (m.type() === 'error') log('console error:', m.text()); });
+  return page;
+}
+
+async function ready(page, hash) {
+  await page.waitForFunction((h) => document.querySelector('main')?.dataset.ready === h, hash, { timeout: 15000 });
+}
+
+/** axe-core on what the page shows now (dialogs included), and no CSP violation so far. */
+async function check(page, name) {
+  // Evaluated through the DevTools protocol: the page's policy allows no inline script.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 3), help: v.help }));
+  });
+  const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `${name}: axe found serious violations: ${JSON.stringify(serious, null, 1)}`);
+  const csp = await page.evaluate(() => window.__csp);
+  assert.deepEqual(csp, [], `${name}: CSP violations`);
+  assert.ok(!page.__errors, `${name}: the page threw`);
+  log(`  checked ${name}: axe ${result.length ? result.map((v) => `${v.id}(${v.impact})`).join(', ') : 'clean'}`);
+}
+
+async function shot(page, name) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: `${shots}/${name}.png` });
+}
+
+async function step(name, f) {
+  log(`- ${name}`);
+  await f();
+}
+
+// ---------------------------------------------------------------------------------------
+const user = await newPage();
+
+await step('a browser opening / lands on the console login, within the transfer budget', async () => {
+  const resp = await user.goto(`${base}/`);
+  assert.match(user.url(), /\/console\/#\/login$/);
+  const headers = resp.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self'/);
+  assert.doesNotMatch(headers['content-security-policy'], /unsafe-inline/);
+  await ready(user, '#/login');
+  const transferred = await user.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation').reduce((n, e) => n + e.transferSize, 0);
+    return nav + performance.getEntriesByType('resource').reduce((n, e) => n + e.transferSize, 0);
+  });
+  measured.first_load_bytes = transferred;
+  assert.ok(transferred > 0 && transferred < 300 * 1024, `first load transferred ${transferred} bytes`);
+  await check(user, 'login');
+  await shot(user, 'login');
+});
+
+await step('register, then land on the buckets page', async () => {
+  await user.getByRole('link', { name: 'Register' }).click();
+  await ready(user, '#/register');
+  await user.getByLabel('Email').fill(email);
+  await user.getByLabel('Password').fill('short');
+  await user.getByRole('button', { name: 'Create account' }).click();
+  // The browser's own validation (minlength) or the API's words, next to the form.
+  await user.getByLabel('Password').fill(password);
+  await user.getByRole('button', { name: 'Create account' }).click();
+  await ready(user, '#/buckets');
+  await user.getByText(email).waitFor();
+});
+
+await step('create a bucket (a bad name is refused in words)', async () => {
+  await user.getByLabel('New bucket name').fill('console');
+  await user.getByRole('button', { name: 'Create bucket' }).click();
+  await user.locator('#create-bucket-error [role=alert]').waitFor();
+  assert.match(await user.locator('#create-bucket-error').innerText(), /name must be/);
+  await user.getByLabel('New bucket name').fill(bucket);
+  await user.getByRole('button', { name: 'Create bucket' }).click();
+  await user.getByRole('link', { name: bucket }).waitFor();
+  await check(user, 'buckets');
+});
+
+let bucketHash;
+await step('upload two files with visible progress', async () => {
+  await user.getByRole('link', { name: bucket }).click();
+  await user.locator('.listing .empty').waitFor();
+  bucketHash = await user.evaluate(() => location.hash);
+  // Progress values as the page shows them, sampled on every change.
+  await user.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      const bar = document.querySelector('progress[aria-label="Upload progress of the batch"]');
+      if (bar) window.__progress.push(bar.value / bar.max);
+    }).observe(document.querySelector('.uploads'), { subtree: true, attributes: true, childList: true, characterData: true });
+  });
+  const big = Buffer.alloc(24 * 1024 * 1024, 7);
+  await user.locator('#file-picker').setInputFiles([
+    { name: 'pattern.png', mimeType: 'image/png', buffer: png },
+    { name: 'big.bin', mimeType: 'application/octet-stream', buffer: big },
+  ]);
+  await user.getByRole('progressbar', { name: 'Upload progress of pattern.png' }).waitFor();
+  await user.getByRole('progressbar', { name: 'Upload progress of big.bin' }).waitFor();
+  await user.getByText('Uploaded 2 files').waitFor({ timeout: 60000 });
+  const seen = await user.evaluate(() => window.__progress);
+  const partial = seen.filter((v) => v > 0 && v < 1);
+  assert.ok(partial.length >= 1, `the batch bar moved through partial values: ${seen.slice(0, 20)}`);
+  assert.equal(await user.getByRole('progressbar', { name: 'Upload progress of big.bin' }).evaluate((b) => b.value === b.max), true);
+  await user.getByRole('button', { name: 'Preview pattern.png' }).waitFor();
+  await check(user, 'files');
+  await shot(user, 'files');
+});
+
+await step('open a folder: make one, upload into it, find it from the bucket root', async () => {
+  await user.getByRole('button', { name: 'New folder' }).click();
+  await user.getByLabel('Folder name').fill('docs');
+  await user.getByRole('button', { name: 'Open folder' }).click();
+  await user.locator('.listing .empty').waitFor();
+  await user.locator('#file-picker').setInputFiles([{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plain notes\n') }]);
+  await user.getByText('Uploaded 1 file').waitFor();
+  await user.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: bucket }).click();
+  await user.getByRole('link', { name: 'Folder docs/' }).click();
+  await user.getByRole('button', { name: 'Preview notes.txt' }).click();
+  await user.getByRole('dialog').locator('pre').waitFor();
+  assert.equal(await user.getByRole('dialog').locator('pre').innerText(), 'plain notes\n');
+  await check(user, 'text preview');
+  await user.getByRole('button', { name: 'Close' }).click();
+  await user.goto(`${base}/console/${bucketHash}`);
+});
+
+await step('preview an image', async () => {
+  await user.getByRole('button', { name: 'Preview pattern.png' }).click();
+  const img = user.getByRole('dialog').getByRole('img', { name: 'pattern.png' });
+  await img.waitFor();
+  await user.waitForFunction(() => document.querySelector('dialog img')?.naturalWidth > 0);
+  await check(user, 'image preview');
+  await shot(user, 'preview');
+  await user.getByRole('button', { name: 'Close' }).click();
+});
+
+let keyId;
+let secret;
+await step('create an access key and use it with the aws cli', async () => {
+  await user.getByRole('link', { name: 'Access keys' }).click();
+  await ready(user, '#/keys');
+  await user.getByLabel('Key name').fill('laptop');
+  await user.getByRole('button', { name: 'Create access key' }).click();
+  const dialog = user.getByRole('dialog');
+  await dialog.getByText('shown this once').waitFor();
+  keyId = await dialog.getByRole('textbox', { name: 'Access key id' }).inputValue();
+  secret = await dialog.getByRole('textbox', { name: 'Secret access key' }).inputValue();
+  assert.match(await dialog.getByLabel('aws cli', { exact: true }).innerText(), /--endpoint-url/);
+  await check(user, 'new key');
+  const out = execFileSync('aws', ['--endpoint-url', base, 's3', 'ls', `s3://${bucket}/`], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+  }).toString();
+  assert.match(out, /pattern\.png/);
+  assert.match(out, /PRE docs\//);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await user.reload();
+  await ready(user, '#/keys');
+  await user.getByRole('row', { name: /laptop/ }).waitFor();
+  assert.doesNotMatch(await user.locator('main').innerText(), new RegExp(secret));
+  await check(user, 'keys');
+});
+
+let linkUrl;
+await step('create a share link and open it in a fresh browser context', async () => {
+  await user.goto(`${base}/console/${bucketHash}`);
+  await user.getByRole('button', { name: 'Share pattern.png' }).click();
+  await user.getByLabel('Expires after').selectOption({ label: '1 hour' });
+  await user.getByRole('button', { name: 'Create link' }).click();
+  linkUrl = await user.getByRole('textbox', { name: 'Share link' }).inputValue();
+  assert.match(linkUrl, /X-Amz-Signature=/);
+  await check(user, 'share dialog');
+  await user.getByRole('button', { name: 'Close' }).click();
+  const stranger = await (await browser.newContext()).newPage();
+  const resp = await stranger.goto(linkUrl);
+  assert.equal(resp.status(), 200);
+  assert.equal(sha(await resp.body()), sha(png));
+  await stranger.context().close();
+});
+
+await step('see the link with its access log, revoke it, and see it fail', async () => {
+  await user.getByRole('link', { name: 'Share links' }).click();
+  await ready(user, '#/links');
+  const row = user.getByRole('row', { name: new RegExp(`${bucket}/pattern.png`) });
+  await row.getByText('active').waitFor();
+  await user.getByRole('button', { name: `Access log of link to ${bucket}/pattern.png` }).click();
+  await user.getByRole('dialog').getByRole('cell', { name: 'used' }).first().waitFor();
+  await check(user, 'access log');
+  await user.getByRole('button', { name: 'Close' }).click();
+  await check(user, 'links');
+  await shot(user, 'links');
+  await user.getByRole('button', { name: `Revoke link to ${bucket}/pattern.png` }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await row.getByText('revoked').waitFor();
+  const stranger = await (await browser.newContext()).newPage();
+  const resp = await stranger.goto(linkUrl);
+  assert.equal(resp.status(), 403);
+  await stranger.context().close();
+});
+
+await step('a page of 1,000 files renders (measured, not asserted)', async () => {
+  // Seeded through the JSON API like any client, 16 at a time.
+  const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const { access_token: token } = await login.json();
+  const buckets = await (await fetch(`${base}/v1/buckets`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const id = buckets.items.find((b) => b.name === bucket).id;
+  const keys = Array.from({ length: 1000 }, (_, i) => `many/file-${String(i).padStart(4, '0')}.txt`);
+  for (let i = 0; i < keys.length; i += 16) {
+    await Promise.all(keys.slice(i, i + 16).map(async (key) => {
+      const form = new FormData();
+      form.append('key', key);
+      form.append('file', new Blob(['x']), 'x.txt');
+      const r = await fetch(`${base}/v1/buckets/${id}/files`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+      assert.equal(r.status, 201);
+    }));
+  }
+  await user.goto(`${base}/console/#/b/${id}/${encodeURIComponent('many/')}`);
+  await user.getByRole('combobox', { name: 'Items per page' }).selectOption('1000');
+  await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '1000', null, { timeout: 30000 });
+  measured.render_1000_ms = Number(await user.locator('.listing').getAttribute('data-render-ms'));
+  await user.getByRole('button', { name: 'Next page' }).waitFor();
+  assert.equal(await user.getByRole('button', { name: 'Next page' }).isDisabled(), true);
+  await user.getByRole('searchbox', { name: 'Search by name prefix' }).fill('file-099');
+  await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '10');
+  await user.getByRole('combobox', { name: 'Items per page' }).selectOption('50');
+  await user.getByRole('searchbox', { name: 'Search by name prefix' }).fill('');
+  await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '50');
+  await user.getByRole('button', { name: 'Next page' }).click();
+  await user.getByRole('button', { name: 'Preview file-0050.txt' }).waitFor();
+});
+
+await step('select several files and delete them', async () => {
+  await user.getByRole('checkbox', { name: 'Select file-0050.txt' }).check();
+  await user.getByRole('checkbox', { name: 'Select file-0051.txt' }).check();
+  await user.getByRole('button', { name: 'Delete selected (2)' }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await user.getByRole('button', { name: 'Preview file-0050.txt' }).waitFor({ state: 'detached' });
+  await user.getByRole('button', { name: 'Preview file-0052.txt' }).waitFor();
+  assert.equal(await user.getByRole('button', { name: 'Preview file-0051.txt' }).count(), 0);
+});
+
+await step('usage shows a gauge and a daily chart', async () => {
+  await user.getByRole('link', { name: 'Usage' }).click();
+  await ready(user, '#/usage');
+  await user.getByRole('img', { name: /Storage used/ }).waitFor();
+  await user.getByRole('img', { name: /Stored bytes per day/ }).waitFor();
+  assert.match(await user.locator('main').innerText(), /No quota is set/);
+  await check(user, 'usage');
+});
+
+// ---------------------------------------------------------------------------------------
+const admin = await newPage();
+await step('an administrator logs in with the keyboard and sets the user\'s quota', async () => {
+  await admin.goto(`${base}/console/`);
+  await ready(admin, '#/login');
+  await admin.keyboard.type(adminEmail);
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.type(adminPassword);
+  await admin.keyboard.press('Enter');
+  await ready(admin, '#/buckets');
+  await admin.getByRole('link', { name: 'Admin' }).click();
+  await ready(admin, '#/admin/users');
+  await admin.getByRole('searchbox', { name: 'Search users by email' }).fill(email);
+  // One user matches (the search waits for typing to pause).
+  await admin.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 1);
+  await admin.getByRole('button', { name: `Set quota of ${email}` }).waitFor();
+  await check(admin, 'admin users');
+  await shot(admin, 'admin-users');
+  await admin.getByRole('button', { name: `Set quota of ${email}` }).click();
+  await admin.getByLabel('Quota (GB)').fill('-1');
+  await admin.getByRole('button', { name: 'Save quota' }).click();
+  await admin.locator('#quota-error [role=alert]').waitFor();
+  await admin.getByLabel('Quota (GB)').fill(String(30 / 1024));
+  await admin.getByRole('button', { name: 'Save quota' }).click();
+  await admin.getByRole('row', { name: new RegExp(`${email}.*of 30 MB`) }).waitFor();
+});
+
+await step('the administrator sees the usage report and the link audit', async () => {
+  await admin.getByRole('link', { name: 'Usage report' }).click();
+  await ready(admin, '#/admin/usage');
+  await admin.getByRole('img', { name: /Stored bytes per day/ }).waitFor();
+  const download = admin.waitForEvent('download');
+  await admin.getByRole('button', { name: 'Export CSV' }).click();
+  const csv = readFileSync(await (await download).path(), 'utf8');
+  assert.match(csv, /^day,used_bytes,peak_bytes,objects,requests,users,final\n\d{4}-\d\d-\d\d,/);
+  await check(admin, 'admin usage');
+  await shot(admin, 'admin-usage');
+  await admin.getByRole('link', { name: 'Link audit' }).click();
+  await ready(admin, '#/admin/audit');
+  await admin.getByRole('button', { name: new RegExp(`Revoke link .* to ${bucket}/pattern.png`) }).first().waitFor();
+  await check(admin, 'admin audit');
+});
+
+await step('the user sees the quota and a clear refusal when over it', async () => {
+  await user.reload();
+  await ready(user, '#/usage');
+  assert.match(await user.locator('.quota-line').innerText(), /of 30 MB used/);
+  await shot(user, 'usage');
+  await user.goto(`${base}/console/${bucketHash}`);
+  await user.locator('#file-picker').setInputFiles([{ name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(8 * 1024 * 1024, 1) }]);
+  const alert = user.locator('.upload-item.failed [role=alert]');
+  await alert.waitFor({ timeout: 30000 });
+  assert.match(await alert.innerText(), /too-big\.bin: This upload would exceed your storage quota/);
+  await check(user, 'quota refusal');
+});
+
+await step('a phone-width screen has no sideways scrolling', async () => {
+  await user.setViewportSize({ width: 390, height: 844 });
+  await user.reload();
+  await user.getByRole('button', { name: 'Preview pattern.png' }).waitFor();
+  const overflow = await user.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  await check(user, 'files on a phone');
+  await shot(user, 'phone');
+  await user.setViewportSize({ width: 1280, height: 800 });
+});
+
+await step('logging out in one tab logs out the other; an ended session goes back to login', async () => {
+  const second = await user.context().newPage();
+  await second.goto(`${base}/console/#/usage`);
+  await ready(second, '#/usage');
+  await second.getByRole('button', { name: 'Log out' }).click();
+  await ready(second, '#/login');
+  await ready(user, '#/login');
+  // Logged in again, the session is revoked on the server; once the access token runs
+  // out (GODRIVE_AUTH_ACCESS_TOKEN_TTL), the next call finds no session and says so.
+  await user.getByLabel('Email').fill(email);
+  await user.getByLabel('Password').fill(password);
+  await user.getByRole('button', { name: 'Log in' }).click();
+  await ready(user, '#/buckets');
+  const refresh = await user.evaluate(() => localStorage.getItem('godrive.refresh'));
+  const r = await fetch(`${base}/v1/auth/logout`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh_token: refresh }) });
+  assert.equal(r.status, 204);
+  await user.waitForTimeout(Number(process.env.ACCESS_TTL_SECS || 20) * 1000);
+  await user.getByRole('link', { name: 'Access keys' }).click();
+  await ready(user, '#/login');
+  await user.getByText('Your session has expired').waitFor();
+});
+
+await browser.close();
+log(`measured: ${JSON.stringify(measured)}`);
+log('console flows: OK');
