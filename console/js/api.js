@@ -77,27 +77,29 @@ export async function all(path, query = {}, max = 10_000) {
 }
 
 /**
- * Uploads a form with progress: `onProgress(loaded, total)`. Resolves to the parsed body;
- * rejects with an ApiError. `xhr.abort()` through `signal` cancels it.
+ * Sends a body (a form, a Blob) with upload progress: `onProgress(loaded, total)`.
+ * Resolves to the parsed JSON answer; rejects with an ApiError (a TypeError when the
+ * network failed). Aborting `signal` cancels it.
  */
-export async function upload(path, form, onProgress, signal) {
+export async function send(method, path, body, onProgress, signal) {
   for (let attempt = 0; ; attempt++) {
     const token = await session.token();
     if (!token) {
       session.expired();
       throw new ApiError(401, 'unauthenticated', 'Your session has expired. Log in again.');
     }
+    if (signal?.aborted) throw new ApiError(0, 'aborted', 'Cancelled.');
     const res = await new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', url(path));
+      xhr.open(method, url(path));
       xhr.setRequestHeader('Authorization', `Bearer ${token}`);
       xhr.responseType = 'json';
       xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0);
       xhr.onload = () => resolve(xhr);
       xhr.onerror = () => reject(new TypeError('network error'));
       xhr.onabort = () => reject(new ApiError(0, 'aborted', 'Cancelled.'));
-      signal?.addEventListener('abort', () => xhr.abort());
-      xhr.send(form);
+      signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+      xhr.send(body);
     });
     if (res.status === 401 && attempt === 0 && (await session.refresh())) continue;
     if (res.status >= 200 && res.status < 300) return res.response;
@@ -106,4 +108,9 @@ export async function upload(path, form, onProgress, signal) {
     throw new ApiError(res.status, data?.error?.code || 'http_error',
       data?.error?.message || `The server answered ${res.status}.`);
   }
+}
+
+/** Uploads a form (POST) with progress, as `send` does. */
+export function upload(path, form, onProgress, signal) {
+  return send('POST', path, form, onProgress, signal);
 }

@@ -85,7 +85,10 @@ export function refresh() {
       adopt(await post('/auth/refresh', { refresh_token: token }));
       return true;
     } catch (e) {
-      if (e.name === 'ApiError' && e.status < 500 && localStorage.getItem(STORED) === token) {
+      if (e.code === 'account_disabled') {
+        // Kept: the session goes on if an administrator enables the account again.
+        sessionStorage.setItem('godrive.notice', 'Your account has been disabled. Ask an administrator.');
+      } else if (e.name === 'ApiError' && e.status < 500 && localStorage.getItem(STORED) === token) {
         localStorage.removeItem(STORED);
       }
       return false;

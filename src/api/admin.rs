@@ -149,15 +149,7 @@ async fn buckets_of(
     AppPath(id): AppPath<Uuid>,
 ) -> Result<Json<Page<BucketView>>, ApiError> {
     db::users::get(&state.db, id).await?.ok_or(ApiError::NotFound("user"))?;
-    let items = db::buckets::list_owned(&state.db, id)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    Ok(Json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(super::buckets::owned_by(&state, id).await?))
 }
 
 #[utoipa::path(put, path = "/admin/buckets/{id}/quota", tag = "admin", security(("bearer" = [])), params(("id" = Uuid, Path, description = "bucket id")), request_body = BucketQuota, responses((status = 200, body = BucketQuotaView), (status = 400, description = "validation_error or invalid_json", body = ErrorBody), (status = 401, description = "unauthenticated", body = ErrorBody), (status = 403, description = "forbidden", body = ErrorBody), (status = 404, description = "not_found", body = ErrorBody)))]

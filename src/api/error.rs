@@ -160,6 +160,25 @@ impl From<crate::objects::UploadError> for ApiError {
     }
 }
 
+/// The core's multipart failures in the API's terms.
+impl From<crate::objects::multipart::MultipartError> for ApiError {
+    fn from(e: crate::objects::multipart::MultipartError) -> Self {
+        use crate::objects::multipart::MultipartError as M;
+        match e {
+            M::NoSuchUpload => ApiError::NotFound("upload"),
+            M::MissingLength => ApiError::Validation("give the part's Content-Length".into()),
+            e @ (M::NoParts | M::UnnumberedPart | M::PartOrder | M::InvalidPart | M::PartTooSmall) => {
+                ApiError::Validation(e.to_string())
+            }
+            M::Upload(u) => u.into(),
+            M::Quota(q) => q.into(),
+            M::Db(d) => d.into(),
+            M::Storage(st) => crate::objects::UploadError::Storage(st).into(),
+            e @ (M::PartChecksumMissing(_) | M::Condition { .. } | M::Internal(_)) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         DbError::from(e).into()

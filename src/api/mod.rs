@@ -13,6 +13,7 @@ pub mod keys;
 mod lifecycle;
 mod listing;
 pub mod presign;
+mod uploads;
 mod usage;
 mod versions;
 
@@ -59,6 +60,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(buckets::router())
         .merge(lifecycle::router())
         .merge(files::router())
+        .merge(uploads::router())
         .merge(versions::router())
         .merge(admin::router())
         .merge(usage::router())

@@ -119,6 +119,19 @@ pub async fn create(db: impl PgExecutor<'_>, u: &Upload) -> Result<(), DbError> 
     Ok(())
 }
 
+/// An upload that is not being completed, by id and bucket (its key unknown to the caller).
+pub async fn get_in_bucket(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid) -> Result<Option<Upload>, DbError> {
+    let row: Option<UploadRow> = sqlx::query_as(&format!(
+        "select {UPLOAD_COLUMNS} from multipart_uploads
+          where id = $1 and bucket_id = $2 and not completing"
+    ))
+    .bind(id)
+    .bind(bucket_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Upload::from))
+}
+
 /// An upload that is not being completed, by id, bucket and key.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid, bucket_id: Uuid, key: &str) -> Result<Option<Upload>, DbError> {
     let row: Option<UploadRow> = sqlx::query_as(&format!(

@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod keys;
 pub mod lifecycle;
 pub mod listing;
+pub mod multipart;
 pub mod quota;
 pub mod range;
 pub mod removal;

@@ -80,7 +80,7 @@ impl Conditions<'_> {
     }
 }
 
-fn precondition_failed() -> s3s::S3Error {
+pub(super) fn precondition_failed() -> s3s::S3Error {
     s3_error!(
         PreconditionFailed,
         "At least one of the pre-conditions you specified did not hold"

@@ -4,6 +4,7 @@ use s3s::{S3Error, S3ErrorCode, s3_error};
 
 use crate::db::DbError;
 use crate::objects::UploadError;
+use crate::objects::multipart::MultipartError;
 use crate::objects::quota::{Limit, QuotaError};
 use crate::storage::StorageError;
 
@@ -92,6 +93,33 @@ impl From<UploadError> for S3Error {
             UploadError::Db(e) => db(e),
             e @ UploadError::Commit(_) => internal(e),
         }
+    }
+}
+
+/// The core's multipart failures in S3's terms.
+impl From<MultipartError> for S3Error {
+    fn from(e: MultipartError) -> Self {
+        use S3ErrorCode as C;
+        let message = e.to_string();
+        let code = match e {
+            MultipartError::Upload(u) => return u.into(),
+            MultipartError::Quota(q) => return quota(q),
+            MultipartError::Db(d) => return db(d),
+            MultipartError::Storage(st) => return storage(st),
+            MultipartError::Internal(m) => return internal(m),
+            MultipartError::Condition { missing: true } => {
+                return s3_error!(NoSuchKey, "The specified key does not exist.");
+            }
+            MultipartError::Condition { missing: false } => return super::conditions::precondition_failed(),
+            MultipartError::NoSuchUpload => C::NoSuchUpload,
+            MultipartError::MissingLength => C::MissingContentLength,
+            MultipartError::NoParts | MultipartError::UnnumberedPart => C::MalformedXML,
+            MultipartError::PartOrder => C::InvalidPartOrder,
+            MultipartError::InvalidPart => C::InvalidPart,
+            MultipartError::PartTooSmall => C::EntityTooSmall,
+            MultipartError::PartChecksumMissing(_) => C::InvalidRequest,
+        };
+        S3Error::with_message(code, message)
     }
 }
 

@@ -22,6 +22,21 @@ const adminPassword = process.env.GODRIVE_ADMIN_PASSWORD;
 const assets = process.env.ASSETS;
 const shots = process.env.SHOTS || '';
 const png = readFileSync(`${assets}/pattern.png`);
+const webm = readFileSync(`${assets}/clip.webm`);
+const pdf = readFileSync(`${assets}/doc.pdf`);
+
+/** One second of a 440 Hz tone, 8 kHz mono 16-bit PCM, as a WAV file. */
+function wav() {
+  const rate = 8000;
+  const data = Buffer.alloc(rate * 2);
+  for (let i = 0; i < rate; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), i * 2);
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0); head.writeUInt32LE(36 + data.length, 4); head.write('WAVE', 8);
+  head.write('fmt ', 12); head.writeUInt32LE(16, 16); head.writeUInt16LE(1, 20); head.writeUInt16LE(1, 22);
+  head.writeUInt32LE(rate, 24); head.writeUInt32LE(rate * 2, 28); head.writeUInt16LE(2, 32); head.writeUInt16LE(16, 34);
+  head.write('data', 36); head.writeUInt32LE(data.length, 40);
+  return Buffer.concat([head, data]);
+}
 const email = `console-${Date.now()}@example.com`;
 const password = 'console-password-1';
 const bucket = `console-${Date.now().toString(36)}`;
@@ -152,6 +167,42 @@ await step('upload two files with visible progress', async () => {
   await shot(user, 'files');
 });
 
+await step('a large file goes in parts; a part that keeps failing is resumed, not sent again', async () => {
+  const data = Buffer.alloc(18 * 1024 * 1024);
+  for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE(i, i);
+  let refused = 0;
+  const sent = [];
+  await user.route('**/uploads/*/parts/*', (route) => {
+    const n = Number(route.request().url().split('/').pop());
+    sent.push(n);
+    if (n === 2) {
+      refused++;
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  await user.locator('#file-picker').setInputFiles([{ name: 'resumable.bin', mimeType: 'application/octet-stream', buffer: data }]);
+  const resume = user.getByRole('button', { name: 'Resume resumable.bin' });
+  await resume.waitFor({ timeout: 60000 });
+  assert.equal(refused, 3, 'part 2 was tried three times');
+  assert.match(await user.locator('.upload-item.failed [role=alert]').innerText(), /resumable\.bin: The server could not be reached/);
+  await check(user, 'failed upload');
+  await user.unroute('**/uploads/*/parts/*');
+  sent.length = 0;
+  await user.route('**/uploads/*/parts/*', (route) => { sent.push(Number(route.request().url().split('/').pop())); return route.continue(); });
+  await resume.click();
+  await user.locator('.upload-item', { hasText: 'resumable.bin' }).getByText('done').waitFor({ timeout: 60000 });
+  await user.unroute('**/uploads/*/parts/*');
+  assert.deepEqual(sent.filter((n) => n !== 2), [], `only part 2 is sent again (sent ${sent})`);
+  await user.getByRole('button', { name: 'Preview resumable.bin' }).waitFor();
+  const download = user.waitForEvent('download');
+  await user.getByRole('button', { name: 'Download resumable.bin' }).click();
+  assert.equal(sha(readFileSync(await (await download).path())), sha(data));
+  await user.getByRole('button', { name: 'Delete resumable.bin' }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await user.getByRole('button', { name: 'Preview resumable.bin' }).waitFor({ state: 'detached' });
+});
+
 await step('open a folder: make one, upload into it, find it from the bucket root', async () => {
   await user.getByRole('button', { name: 'New folder' }).click();
   await user.getByLabel('Folder name').fill('docs');
@@ -179,6 +230,39 @@ await step('preview an image', async () => {
   await user.getByRole('button', { name: 'Close' }).click();
 });
 
+await step('preview video (seeking in it), audio and PDF; download a file byte for byte', async () => {
+  await user.locator('#file-picker').setInputFiles([
+    { name: 'clip.webm', mimeType: 'video/webm', buffer: webm },
+    { name: 'tone.wav', mimeType: 'audio/wav', buffer: wav() },
+    { name: 'doc.pdf', mimeType: 'application/pdf', buffer: pdf },
+  ]);
+  await user.getByText('Uploaded 3 files').waitFor();
+  await user.getByRole('button', { name: 'Preview clip.webm' }).click();
+  await user.waitForFunction(() => document.querySelector('dialog video')?.readyState >= 1 && document.querySelector('dialog video').duration > 0);
+  const seeked = await user.evaluate(() => new Promise((resolve) => {
+    const v = document.querySelector('dialog video');
+    const target = v.duration / 2;
+    v.addEventListener('seeked', () => resolve({ target, at: v.currentTime }), { once: true });
+    v.currentTime = target;
+  }));
+  assert.ok(Math.abs(seeked.at - seeked.target) < 0.5, `seeked to ${seeked.at} for ${seeked.target}`);
+  await check(user, 'video preview');
+  await user.getByRole('button', { name: 'Close' }).click();
+  await user.getByRole('button', { name: 'Preview tone.wav' }).click();
+  await user.waitForFunction(() => Math.abs((document.querySelector('dialog audio')?.duration || 0) - 1) < 0.05);
+  await user.getByRole('button', { name: 'Close' }).click();
+  await user.getByRole('button', { name: 'Preview doc.pdf' }).click();
+  const frame = user.getByRole('dialog').locator('iframe[title="doc.pdf"]');
+  await frame.waitFor();
+  assert.match(await frame.getAttribute('src'), /^blob:/);
+  await user.getByRole('button', { name: 'Close' }).click();
+  const download = user.waitForEvent('download');
+  await user.getByRole('button', { name: 'Download pattern.png' }).click();
+  const saved = await download;
+  assert.equal(saved.suggestedFilename(), 'pattern.png');
+  assert.equal(sha(readFileSync(await saved.path())), sha(png));
+});
+
 let keyId;
 let secret;
 await step('create an access key and use it with the aws cli', async () => {
@@ -202,6 +286,14 @@ await step('create an access key and use it with the aws cli', async () => {
   await ready(user, '#/keys');
   await user.getByRole('row', { name: /laptop/ }).waitFor();
   assert.doesNotMatch(await user.locator('main').innerText(), new RegExp(secret));
+  // Its last use (recorded a few seconds after the request, from every instance).
+  for (let i = 0; ; i++) {
+    if (!(await user.getByRole('row', { name: /laptop/ }).innerText()).includes('never')) break;
+    assert.ok(i < 20, 'the key\'s last use is shown');
+    await user.waitForTimeout(1000);
+    await user.reload();
+    await ready(user, '#/keys');
+  }
   await check(user, 'keys');
 });
 
@@ -348,9 +440,46 @@ await step('the user sees the quota and a clear refusal when over it', async () 
   await check(user, 'quota refusal');
 });
 
+await step('an administrator disables the user (refused in words), enables them, grants and revokes admin', async () => {
+  await admin.getByRole('link', { name: 'Users' }).click();
+  await ready(admin, '#/admin/users');
+  await admin.getByRole('searchbox', { name: 'Search users by email' }).fill(email);
+  await admin.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 1);
+  await admin.getByRole('button', { name: `Disable ${email}` }).click();
+  await admin.getByRole('dialog').getByRole('button', { name: 'Disable' }).click();
+  await admin.getByRole('button', { name: `Enable ${email}` }).waitFor();
+  // A new page load finds the account disabled and says so on the login page.
+  await user.goto(`${base}/console/#/keys`);
+  await user.reload();
+  await ready(user, '#/login');
+  await user.getByText('Your account has been disabled').waitFor();
+  await admin.getByRole('button', { name: `Enable ${email}` }).click();
+  await admin.getByRole('button', { name: `Disable ${email}` }).waitFor();
+  await admin.getByRole('button', { name: `Make admin ${email}` }).click();
+  await admin.getByRole('button', { name: `Revoke admin from ${email}` }).click();
+  await admin.getByRole('button', { name: `Make admin ${email}` }).waitFor();
+  // Enabled again, the same session goes on: a reload of the login page finds it.
+  await user.reload();
+  await ready(user, '#/buckets');
+});
+
+await step('a bucket is deleted only once confirmed', async () => {
+  await user.getByRole('link', { name: 'Buckets' }).click();
+  await ready(user, '#/buckets');
+  await user.getByLabel('New bucket name').fill(`${bucket}-scratch`);
+  await user.getByRole('button', { name: 'Create bucket' }).click();
+  await user.getByRole('button', { name: `Delete bucket ${bucket}-scratch` }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await user.getByRole('link', { name: `${bucket}-scratch` }).waitFor();
+  await user.getByRole('button', { name: `Delete bucket ${bucket}-scratch` }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Delete bucket' }).click();
+  await user.getByRole('link', { name: `${bucket}-scratch` }).waitFor({ state: 'detached' });
+  await user.getByRole('link', { name: bucket, exact: true }).waitFor();
+});
+
 await step('a phone-width screen has no sideways scrolling', async () => {
   await user.setViewportSize({ width: 390, height: 844 });
-  await user.reload();
+  await user.goto(`${base}/console/${bucketHash}`);
   await user.getByRole('button', { name: 'Preview pattern.png' }).waitFor();
   const overflow = await user.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);

@@ -428,11 +428,22 @@ async fn every_json_route_refuses_another_users_resources() {
     .await;
     let lid = link["id"].as_str().unwrap().to_owned();
     let vid = victim.id.to_string();
+    // ...and an upload in parts.
+    let (_, upload) = call(
+        reqwest::Method::POST,
+        format!("/buckets/{bid}/uploads"),
+        vt.clone(),
+        Some(json!({"key": "v.bin"})),
+    )
+    .await;
+    let uid = upload["id"].as_str().unwrap().to_owned();
 
     let fill = |p: &str| {
         p.replace("{bucket_id}", &bid)
             .replace("{file_id}", &fid)
             .replace("{version_id}", "null")
+            .replace("{upload_id}", &uid)
+            .replace("{number}", "1")
             .replace("/buckets/{id}", &format!("/buckets/{bid}"))
             .replace("/keys/{id}", &format!("/keys/{kid}"))
             .replace("/presign/{id}", &format!("/presign/{lid}"))
@@ -489,6 +500,15 @@ async fn every_json_route_refuses_another_users_resources() {
         ("GET /admin/usage/report", None, 403),
         ("DELETE /admin/presign/{id}", None, 403),
         ("GET /admin/audit", None, 403),
+        ("POST /buckets/{bucket_id}/uploads", Some(json!({"key": "x"})), 404),
+        ("GET /buckets/{bucket_id}/uploads/{upload_id}/parts", None, 404),
+        ("PUT /buckets/{bucket_id}/uploads/{upload_id}/parts/{number}", None, 404),
+        (
+            "POST /buckets/{bucket_id}/uploads/{upload_id}/complete",
+            Some(json!({"parts": [{"number": 1, "etag": "x"}]})),
+            404,
+        ),
+        ("DELETE /buckets/{bucket_id}/uploads/{upload_id}", None, 404),
         ("GET /admin/users/{id}/buckets", None, 403),
         (
             "PUT /admin/buckets/{id}/quota",

@@ -35,5 +35,6 @@ mod public;
 mod quota;
 mod sse;
 mod startup;
+mod uploads;
 mod usage;
 mod versioning;

@@ -1,15 +1,9 @@
 //! Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
-//! ListMultipartUploads.
-//!
-//! Each part is a blob of its own (`storage::parts`), recorded on its part row; completion
-//! moves the listed parts' blobs onto the object's row, in one transaction, and writes no
-//! byte again. Aborting, expiring or completing an upload drops the blobs of the parts it
-//! no longer needs, after the rows are gone. The object row appears only when completion
-//! commits. (Uploads begun before parts were blobs keep them in the backend's own upload.)
+//! ListMultipartUploads, in S3's terms over the core's uploads (`objects::multipart`, which
+//! the JSON API's uploads in parts share).
 
 mod complete;
 mod list;
-mod parts;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -19,25 +13,15 @@ use super::conditions::Conditions;
 use super::object::{MAX_PUT_SIZE, check_key, headers_of, set_checksums};
 use super::{GoDriveS3, caller, error, owned_bucket};
 use crate::checksum::Algorithm;
-use crate::db::multipart::{self, Upload};
-use crate::objects::upload::{self, Expected, check_content_md5};
-use crate::storage::parts::{self as blob_parts, PART_BLOBS};
-use crate::storage::{BlobId, StorageError};
+use crate::db::multipart::Upload;
+use crate::objects::multipart::{self as core, MAX_PARTS, MultipartError};
+use crate::objects::upload::Expected;
+use crate::storage::StorageError;
 
-/// Every part but the last must be at least this large (5 MiB).
-pub const MIN_PART_SIZE: i64 = 5 * 1024 * 1024;
-const MAX_PARTS: i32 = 10_000;
 const LIST_LIMIT: i32 = 1000;
 
-fn no_such_upload() -> s3s::S3Error {
-    s3_error!(
-        NoSuchUpload,
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-    )
-}
-
 fn upload_id(s: &str) -> S3Result<Uuid> {
-    Uuid::parse_str(s).map_err(|_| no_such_upload())
+    Uuid::parse_str(s).map_err(|_| MultipartError::NoSuchUpload.into())
 }
 
 fn part_number(n: i32) -> S3Result<i32> {
@@ -49,10 +33,6 @@ fn part_number(n: i32) -> S3Result<i32> {
             "Part number must be an integer between 1 and 10000, inclusive"
         ))
     }
-}
-
-fn algorithm_of(u: &Upload) -> Option<Algorithm> {
-    u.checksum_algorithm.as_deref().and_then(Algorithm::parse)
 }
 
 /// The checksum type a new upload uses: as asked, else FULL_OBJECT for CRC64NVME (the only
@@ -127,10 +107,7 @@ fn initiator(user_id: Uuid) -> Initiator {
 
 impl GoDriveS3 {
     async fn live_upload(&self, id: &str, bucket_id: Uuid, key: &str) -> S3Result<Upload> {
-        multipart::get(&self.state.db, upload_id(id)?, bucket_id, key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(no_such_upload)
+        Ok(core::live(&self.state.db, upload_id(id)?, bucket_id, key).await?)
     }
 
     pub(super) async fn do_create_multipart_upload(
@@ -160,21 +137,18 @@ impl GoDriveS3 {
         super::object::check_metadata(i.metadata.as_ref())?;
         let headers = headers_of!(i, tags);
         super::headers::check(&headers)?;
-        // Nothing in the backend until the first part: each part is a blob of its own, and
-        // the object's row will keep this name, which no blob has.
-        let blob = BlobId::new();
-        let upload = Upload {
-            id: Uuid::new_v4(),
-            bucket_id,
-            key: i.key.clone(),
-            headers,
-            checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
-            checksum_type: ctype.clone(),
-            blob_id: blob.0,
-            backend_upload: PART_BLOBS.to_owned(),
-            created_at: time::OffsetDateTime::now_utc(),
-        };
-        multipart::create(&self.state.db, &upload).await.map_err(error::db)?;
+        let upload = core::begin(
+            &self.state.db,
+            core::NewUpload {
+                bucket_id,
+                key: i.key.clone(),
+                headers,
+                algorithm,
+                checksum_type: ctype.clone(),
+            },
+        )
+        .await
+        .map_err(error::db)?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
@@ -183,122 +157,6 @@ impl GoDriveS3 {
             checksum_type: ctype.map(ChecksumType::from),
             ..Default::default()
         }))
-    }
-
-    /// Streams one part into the backend upload and records it; returns its digests.
-    async fn store_part(
-        &self,
-        upload: &Upload,
-        number: i32,
-        body: Option<StreamingBlob>,
-        len: Option<u64>,
-        expected: Expected,
-        content_md5: Option<&str>,
-    ) -> S3Result<upload::Digests> {
-        // Each part reserves its length before its body is read (a part of unknown length,
-        // as its bytes arrive); the reservations settle when the upload completes and are
-        // released when it is aborted.
-        let blob = BlobId(upload.blob_id);
-        let storage = self.state.storage.clone();
-        let handle = upload.backend_upload.clone();
-        let expected = expected.also(algorithm_of(upload));
-        let (digests, part, reservation) = match len {
-            Some(len) => {
-                let reservation = crate::objects::quota::reserve(
-                    &self.state.db,
-                    self.state.instance_id,
-                    upload.bucket_id,
-                    crate::objects::quota::Target::Part,
-                    len,
-                )
-                .await
-                .map_err(error::quota)?;
-                let (digests, part) = upload::hash_through(body, len, expected, |stream| async move {
-                    blob_parts::put_part(&*storage, blob, &handle, number, stream, Some(len)).await
-                })
-                .await?;
-                (digests, part, reservation)
-            }
-            None => {
-                if !blob_parts::parts_are_blobs(&handle) {
-                    return Err(s3_error!(
-                        MissingContentLength,
-                        "You must provide the Content-Length HTTP header."
-                    ));
-                }
-                let growing = crate::objects::growing::Growing::start(
-                    &self.state.db,
-                    self.state.instance_id,
-                    upload.bucket_id,
-                    crate::objects::quota::Target::Part,
-                )
-                .await
-                .map_err(error::quota)?;
-                let (digests, part, reservation) =
-                    upload::hash_through_unsized(body, expected, Some(growing), |stream| async move {
-                        blob_parts::put_part(&*storage, blob, &handle, number, stream, None).await
-                    })
-                    .await?;
-                (digests, part, reservation.expect("a growing reservation"))
-            }
-        };
-        let token = part.token;
-        // A refused, unrecorded or replaced part is dropped now; gc collects anything missed.
-        let drop_part = |token: String| {
-            let storage = self.state.storage.clone();
-            let handle = upload.backend_upload.clone();
-            tokio::spawn(async move {
-                let _ = blob_parts::delete_part(&*storage, blob, &handle, &token).await;
-            });
-        };
-        if let Err(e) = check_content_md5(content_md5, &digests.md5) {
-            drop_part(token);
-            return Err(e.into());
-        }
-        let size = i64::try_from(digests.len).map_err(error::internal)?;
-        let recorded = async {
-            let mut tx = self.state.db.begin().await?;
-            let etag = hex::encode(digests.md5);
-            let part = multipart::NewPart {
-                number,
-                size,
-                etag: &etag,
-                backend_part: &token,
-                blob_id: part.blob.map(|b| b.0),
-                checksums: &digests.checksums,
-                reservation_id: Some(reservation.id),
-            };
-            let old = multipart::put_part(&mut tx, upload.id, &part).await?;
-            tx.commit().await?;
-            Ok::<_, crate::db::DbError>(old)
-        }
-        .await;
-        match recorded {
-            Ok(old) => {
-                // The part row now holds the reservation.
-                reservation.settled();
-                if let Some(old) = old {
-                    if let Some(r) = old.reservation_id {
-                        let db = self.state.db.clone();
-                        tokio::spawn(async move {
-                            let _ = crate::db::quota::release(&db, r).await;
-                        });
-                    }
-                    if old.backend_part != token {
-                        drop_part(old.backend_part);
-                    }
-                }
-            }
-            Err(crate::db::DbError::Sqlx(sqlx::Error::RowNotFound)) => {
-                drop_part(token);
-                return Err(no_such_upload());
-            }
-            Err(e) => {
-                drop_part(token);
-                return Err(error::db(e));
-            }
-        }
-        Ok(digests)
     }
 
     pub(super) async fn do_upload_part(
@@ -312,9 +170,16 @@ impl GoDriveS3 {
         let number = part_number(i.part_number)?;
         let upload = self.live_upload(&i.upload_id, bucket_id, &i.key).await?;
         let len = super::length::declared(i.content_length, &req.headers, &req.extensions)?;
-        let digests = self
-            .store_part(&upload, number, i.body, len, expected, i.content_md5.as_deref())
-            .await?;
+        let digests = core::store_part(
+            &self.state,
+            &upload,
+            number,
+            i.body,
+            len,
+            expected,
+            i.content_md5.as_deref(),
+        )
+        .await?;
         let mut out = UploadPartOutput {
             e_tag: Some(ETag::Strong(hex::encode(digests.md5))),
             ..Default::default()
@@ -355,16 +220,16 @@ impl GoDriveS3 {
             Err(StorageError::NotFound) => return Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
             Err(e) => return Err(error::storage(e)),
         };
-        let digests = self
-            .store_part(
-                &upload,
-                number,
-                Some(StreamingBlob::wrap(body)),
-                Some(len),
-                Expected::none(),
-                None,
-            )
-            .await?;
+        let digests = core::store_part(
+            &self.state,
+            &upload,
+            number,
+            Some(StreamingBlob::wrap(body)),
+            Some(len),
+            Expected::none(),
+            None,
+        )
+        .await?;
         let mut result = CopyPartResult {
             e_tag: Some(ETag::Strong(hex::encode(digests.md5))),
             last_modified: Some(time::OffsetDateTime::now_utc().into()),
@@ -383,19 +248,8 @@ impl GoDriveS3 {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let bucket_id = owned_bucket(&req)?;
         let i = req.input;
-        let id = upload_id(&i.upload_id)?;
-        let mut conn = self.state.db.acquire().await.map_err(|e| error::db(e.into()))?;
-        let dropped = multipart::abort(&mut conn, id, bucket_id, &i.key)
-            .await
-            .map_err(error::db)?
-            .ok_or_else(no_such_upload)?;
-        drop(conn);
-        // The row is gone, so no new part can be recorded; give the parts' room back and
-        // drop the bytes.
-        for r in &dropped.reservations {
-            crate::db::quota::release(&self.state.db, *r).await.map_err(error::db)?;
-        }
-        crate::objects::stored::drop_upload(&self.state.storage, &dropped).await;
+        // The row goes first, so no new part can be recorded; then the parts' room and bytes.
+        core::abort(&self.state, upload_id(&i.upload_id)?, bucket_id, &i.key).await?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 }

@@ -63,6 +63,11 @@ fn baseline_bodies(w: &World) -> BTreeMap<&'static str, Value> {
         ),
         ("PATCH /admin/users/{id}", json!({"is_admin": false, "disabled": false})),
         ("PUT /admin/users/{id}/quota", json!({"quota_bytes": null})),
+        ("POST /buckets/{bucket_id}/uploads", json!({"key": "fuzz-upload"})),
+        (
+            "POST /buckets/{bucket_id}/uploads/{upload_id}/complete",
+            json!({"parts": [{"number": 1, "etag": "00"}]}),
+        ),
         (
             "PUT /admin/buckets/{id}/quota",
             json!({"max_bytes": null, "max_objects": null}),
@@ -90,6 +95,11 @@ fn fill(path: &str, w: &World, hostile: Option<(&str, &str)>) -> String {
             ("bucket_id", _) | ("id", Some("buckets")) => &w.bucket_id,
             ("file_id", _) => &w.file_id,
             ("version_id", _) => &w.version_id,
+            ("upload_id", _) => &w.upload_id,
+            ("number", _) => {
+                out.push("1".to_owned());
+                continue;
+            }
             ("id", Some("keys")) => &w.key_id,
             ("id", Some("presign")) => &w.link_id,
             ("id", Some("users")) => &w.other_user,

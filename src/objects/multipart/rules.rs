@@ -1,49 +1,42 @@
-//! The pure steps of CompleteMultipartUpload: the part list as sent (present, numbered,
+//! The pure steps of completing an upload: the part list as sent (present, numbered,
 //! ascending), the uploaded parts it chooses (ETags, checksums, sizes), and what the object
 //! gets from them: the `-N` multipart ETag and its checksum (COMPOSITE or FULL_OBJECT).
 
 use std::collections::HashMap;
 
 use md5::{Digest as _, Md5};
-use s3s::dto::{ChecksumType, CompletedPart};
-use s3s::{S3Result, s3_error};
 
-use super::MIN_PART_SIZE;
+use super::{MIN_PART_SIZE, MultipartError};
 use crate::checksum::{self, Algorithm, Checksums};
 use crate::db::multipart::Part;
 
-/// A stored part's checksum for `a`, if it has one.
-pub(super) fn stored_checksum(part: &Part, a: Algorithm) -> Option<&str> {
-    part.checksums.0.get(a)
+/// A part as a completion lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listed {
+    /// Its number, if the client gave one.
+    pub number: Option<i32>,
+    /// Its ETag (quoted or not), if given.
+    pub etag: Option<String>,
+    /// Checksums the client gives for it.
+    pub checksums: Vec<(Algorithm, String)>,
 }
 
-/// The checksum for `a` the client gives for a part in its list, if any.
-fn completed_checksum(p: &CompletedPart, a: Algorithm) -> Option<&str> {
-    match a {
-        Algorithm::Crc32 => p.checksum_crc32.as_deref(),
-        Algorithm::Crc32c => p.checksum_crc32c.as_deref(),
-        Algorithm::Crc64nvme => p.checksum_crc64nvme.as_deref(),
-        Algorithm::Sha1 => p.checksum_sha1.as_deref(),
-        Algorithm::Sha256 => p.checksum_sha256.as_deref(),
-    }
+/// A stored part's checksum for `a`, if it has one.
+pub fn stored_checksum(part: &Part, a: Algorithm) -> Option<&str> {
+    part.checksums.0.get(a)
 }
 
 /// Checks the list as sent, before any part is looked at: at least one part, every part
 /// numbered, the numbers strictly ascending.
-pub(super) fn check_list(requested: &[CompletedPart]) -> S3Result<()> {
+pub fn check_list(requested: &[Listed]) -> Result<(), MultipartError> {
     if requested.is_empty() {
-        return Err(s3_error!(MalformedXML, "You must specify at least one part."));
+        return Err(MultipartError::NoParts);
     }
     let mut last = None;
     for p in requested {
-        let n = p
-            .part_number
-            .ok_or_else(|| s3_error!(MalformedXML, "Each part needs a PartNumber."))?;
+        let n = p.number.ok_or(MultipartError::UnnumberedPart)?;
         if last.is_some_and(|last| last >= n) {
-            return Err(s3_error!(
-                InvalidPartOrder,
-                "The list of parts was not in ascending order. Parts must be ordered by part number."
-            ));
+            return Err(MultipartError::PartOrder);
         }
         last = Some(n);
     }
@@ -53,32 +46,24 @@ pub(super) fn check_list(requested: &[CompletedPart]) -> S3Result<()> {
 /// The uploaded parts the list names, in its order. Each must exist with the ETag the list
 /// gives (quoted or not) and every checksum it gives; every part but the last must be at
 /// least [`MIN_PART_SIZE`].
-pub(super) fn choose<'a>(requested: &[CompletedPart], stored: &'a HashMap<i32, Part>) -> S3Result<Vec<&'a Part>> {
-    let invalid = || {
-        s3_error!(
-            InvalidPart,
-            "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-        )
-    };
+pub fn choose<'a>(requested: &[Listed], stored: &'a HashMap<i32, Part>) -> Result<Vec<&'a Part>, MultipartError> {
     let mut chosen = Vec::with_capacity(requested.len());
     for (idx, p) in requested.iter().enumerate() {
-        let part = p.part_number.and_then(|n| stored.get(&n)).ok_or_else(invalid)?;
-        let etag = p.e_tag.as_ref().map(|e| e.value().trim_matches('"'));
+        let part = p
+            .number
+            .and_then(|n| stored.get(&n))
+            .ok_or(MultipartError::InvalidPart)?;
+        let etag = p.etag.as_deref().map(|e| e.trim_matches('"'));
         if etag != Some(part.etag.as_str()) {
-            return Err(invalid());
+            return Err(MultipartError::InvalidPart);
         }
-        for a in checksum::ALL {
-            if let Some(v) = completed_checksum(p, a)
-                && stored_checksum(part, a) != Some(v)
-            {
-                return Err(invalid());
+        for (a, v) in &p.checksums {
+            if stored_checksum(part, *a) != Some(v.as_str()) {
+                return Err(MultipartError::InvalidPart);
             }
         }
         if idx + 1 < requested.len() && part.size < MIN_PART_SIZE {
-            return Err(s3_error!(
-                EntityTooSmall,
-                "Your proposed upload is smaller than the minimum allowed object size."
-            ));
+            return Err(MultipartError::PartTooSmall);
         }
         chosen.push(part);
     }
@@ -87,7 +72,7 @@ pub(super) fn choose<'a>(requested: &[CompletedPart], stored: &'a HashMap<i32, P
 
 /// The ETag of a multipart object: the MD5 of the concatenated binary part MD5s, then
 /// `-<number of parts>`. Fails if a part's ETag is not hex.
-pub(super) fn multipart_etag(parts: &[&Part]) -> Result<String, hex::FromHexError> {
+pub fn multipart_etag(parts: &[&Part]) -> Result<String, hex::FromHexError> {
     let mut md5s = Md5::new();
     for p in parts {
         md5s.update(hex::decode(&p.etag)?);
@@ -98,15 +83,15 @@ pub(super) fn multipart_etag(parts: &[&Part]) -> Result<String, hex::FromHexErro
 /// The object's checksum for the algorithm its upload declared, made from its parts':
 /// the CRC of the whole object for `FULL_OBJECT`, the checksum of the part checksums
 /// (`-N`) otherwise. No algorithm, no checksum; a part without a valid value for it is
-/// `InvalidRequest`.
-pub(super) fn combined_checksums(
+/// refused.
+pub fn combined_checksums(
     algorithm: Option<Algorithm>,
     checksum_type: Option<&str>,
     parts: &[&Part],
-) -> S3Result<Checksums> {
+) -> Result<Checksums, MultipartError> {
     let mut checksums = Checksums::default();
     let Some(a) = algorithm else { return Ok(checksums) };
-    let value = if checksum_type == Some(ChecksumType::FULL_OBJECT) {
+    let value = if checksum_type == Some("FULL_OBJECT") {
         let values: Option<Vec<(&str, u64)>> = parts
             .iter()
             .map(|p| stored_checksum(p, a).map(|v| (v, p.size as u64)))
@@ -116,15 +101,13 @@ pub(super) fn combined_checksums(
         let values: Option<Vec<&str>> = parts.iter().map(|p| stored_checksum(p, a)).collect();
         values.and_then(|vs| checksum::composite(a, &vs))
     };
-    let value = value.ok_or_else(|| s3_error!(InvalidRequest, "A part is missing its {} checksum.", a.name()))?;
+    let value = value.ok_or(MultipartError::PartChecksumMissing(a))?;
     checksums.0.insert(a, value);
     Ok(checksums)
 }
 
 #[cfg(test)]
 mod tests {
-    use s3s::dto::ETag;
-
     use super::*;
 
     const MIB5: i64 = 5 * 1024 * 1024;
@@ -146,20 +129,29 @@ mod tests {
         }
     }
 
-    fn listed(n: Option<i32>, etag: Option<&str>) -> CompletedPart {
-        CompletedPart {
-            part_number: n,
-            e_tag: etag.map(|e| ETag::Strong(e.to_owned())),
-            ..Default::default()
+    fn listed(n: Option<i32>, etag: Option<&str>) -> Listed {
+        Listed {
+            number: n,
+            etag: etag.map(str::to_owned),
+            checksums: Vec::new(),
         }
     }
 
-    fn code(e: s3s::S3Error) -> String {
-        e.code().as_str().to_owned()
+    /// The S3 code each edge gives the error (`s3::multipart` maps them).
+    fn code(e: MultipartError) -> String {
+        match e {
+            MultipartError::NoParts | MultipartError::UnnumberedPart => "MalformedXML",
+            MultipartError::PartOrder => "InvalidPartOrder",
+            MultipartError::InvalidPart => "InvalidPart",
+            MultipartError::PartTooSmall => "EntityTooSmall",
+            MultipartError::PartChecksumMissing(_) => "InvalidRequest",
+            other => panic!("unexpected {other}"),
+        }
+        .to_owned()
     }
 
     /// The numbers of the parts chosen, or the error's code.
-    fn chosen(list: &[CompletedPart], stored: &HashMap<i32, Part>) -> Result<Vec<i32>, String> {
+    fn chosen(list: &[Listed], stored: &HashMap<i32, Part>) -> Result<Vec<i32>, String> {
         choose(list, stored)
             .map(|ps| ps.iter().map(|p| p.part_number).collect())
             .map_err(code)
@@ -182,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_list_needs_ascending_numbered_parts() {
-        let list = |ns: &[Option<i32>]| -> Vec<CompletedPart> { ns.iter().map(|n| listed(*n, None)).collect() };
+        let list = |ns: &[Option<i32>]| -> Vec<Listed> { ns.iter().map(|n| listed(*n, None)).collect() };
         assert!(check_list(&list(&[Some(1)])).is_ok());
         assert!(check_list(&list(&[Some(1), Some(2), Some(7)])).is_ok());
         assert_eq!(check_list(&[]).map_err(code), Err("MalformedXML".to_owned()));
@@ -222,13 +214,13 @@ mod tests {
         assert_eq!(chosen(&[listed(Some(1), Some(MD5_B))], &stored), invalid);
         assert_eq!(chosen(&[listed(Some(1), None)], &stored), invalid);
         let mut sum = listed(Some(1), Some(MD5_A));
-        sum.checksum_crc32 = Some("7YH59g==".into());
+        sum.checksums = vec![(Algorithm::Crc32, "7YH59g==".into())];
         assert_eq!(chosen(std::slice::from_ref(&sum), &stored), Ok(vec![1]));
-        sum.checksum_crc32 = Some("OncRQw==".into());
+        sum.checksums = vec![(Algorithm::Crc32, "OncRQw==".into())];
         assert_eq!(chosen(std::slice::from_ref(&sum), &stored), invalid);
         // A checksum the part was not uploaded with cannot match.
         let mut other = listed(Some(2), Some(MD5_B));
-        other.checksum_sha256 = Some("EZFMGaKKmMV9EvPM5sMreUR4T0tHgacGwk6x3ChOKFY=".into());
+        other.checksums = vec![(Algorithm::Sha256, "EZFMGaKKmMV9EvPM5sMreUR4T0tHgacGwk6x3ChOKFY=".into())];
         assert_eq!(chosen(&[other], &stored), invalid);
     }
 
@@ -297,8 +289,7 @@ mod tests {
         let bare = part(1, 6, MD5_A, &[]);
         assert!(combined_checksums(None, None, &[&bare]).unwrap().is_empty());
         let refused = combined_checksums(Some(Algorithm::Crc32), Some("FULL_OBJECT"), &[&bare]).unwrap_err();
-        assert_eq!(refused.code().as_str(), "InvalidRequest");
-        assert_eq!(refused.message(), Some("A part is missing its CRC32 checksum."));
+        assert_eq!(refused.to_string(), "A part is missing its CRC32 checksum.");
         let refused = combined_checksums(Some(Algorithm::Sha1), None, &[&bare]).map_err(code);
         assert_eq!(refused, Err("InvalidRequest".to_owned()));
     }
