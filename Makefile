@@ -1,6 +1,6 @@
 # Shortcuts for the commands in README.md; `make lint test` is what CI runs (.ci/run).
 
-.PHONY: fmt lint test run migrate hardening bench bench-quota bench-versions bench-rss console-shots compose-up compose-down monitoring-check
+.PHONY: fmt lint test run migrate hardening bench bench-quota bench-versions bench-rss console-shots console-bench compose-up compose-down monitoring-check
 
 fmt:
 	cargo fmt --all
@@ -40,6 +40,10 @@ bench-versions:
 # docs/console/ and printing what BENCHMARKS.md records (first load, a 1,000-file page).
 console-shots:
 	GODRIVE_CONSOLE_SHOTS=$(CURDIR)/docs/console cargo test --locked --test it -- console::the_console_flows --nocapture
+
+# The same flows with 10,000 files in one folder: the first and the last page of 1,000.
+console-bench:
+	GODRIVE_CONSOLE_MANY=10000 cargo test --locked --test it -- console::the_console_flows --nocapture
 
 # Peak server memory while streaming a 2 GiB object (BENCHMARKS.md).
 bench-rss:

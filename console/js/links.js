@@ -22,7 +22,10 @@ export function shareDialog(bucket, f) {
         busy(create, async () => {
           const body = { bucket: bucket.name, key: f.key, method: method.value, expires_in: Number(expiry.value) };
           if (method.value === 'GET' && attachment.checked) {
-            body.content_disposition = `attachment; filename="${f.key.split('/').pop().replace(/["\\\r\n]/g, '_')}"`;
+            const name = f.key.split('/').pop();
+            // An ASCII fallback, and the name itself for browsers that read RFC 6266's filename*.
+            const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+            body.content_disposition = `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
           }
           const link = await api.post('/presign', body);
           mount(result, copyable('Share link', link.url), h('p', { class: 'muted' }, `${link.method} link, valid until ${when(link.expires_at)}.`));

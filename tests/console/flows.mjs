@@ -2,6 +2,7 @@
 // (playwright-core, Debian's chromium). Run by tests/it/console.rs against a fresh server:
 //   GODRIVE_URL, GODRIVE_ADMIN_EMAIL, GODRIVE_ADMIN_PASSWORD, CHROMIUM, ASSETS (tests/browser/assets)
 //   SHOTS: a folder to write screenshots into (docs/console when refreshing them), optional.
+//   MANY: how many files the listing measurement seeds (1000).
 // Every page is checked with axe-core (no serious or critical violation) and for
 // Content-Security-Policy violations (none). Prints "console flows: OK" and one JSON line
 // of measurements ("measured: {...}") at the end; exits non-zero on the first failure.
@@ -41,6 +42,8 @@ const email = `console-${Date.now()}@example.com`;
 const password = 'console-password-1';
 const bucket = `console-${Date.now().toString(36)}`;
 const measured = {};
+// Files seeded for the listing measurement (1,000 in CI; `make console-bench` uses 10,000).
+const MANY = Number(process.env.MANY || 1000);
 
 function log(...a) { console.log(...a); }
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -95,6 +98,10 @@ async function step(name, f) {
 
 // ---------------------------------------------------------------------------------------
 const user = await newPage();
+// Access tokens last GODRIVE_AUTH_ACCESS_TOKEN_TTL (20 s here): the flows outlast several,
+// and each is replaced quietly.
+let refreshes = 0;
+user.on('request', (r) => { if (r.url().endsWith('/v1/auth/refresh')) refreshes++; });
 
 await step('a browser opening / lands on the console login, within the transfer budget', async () => {
   const resp = await user.goto(`${base}/`);
@@ -298,6 +305,7 @@ await step('create an access key and use it with the aws cli', async () => {
 });
 
 let linkUrl;
+let pdfUrl;
 await step('create a share link and open it in a fresh browser context', async () => {
   await user.goto(`${base}/console/${bucketHash}`);
   await user.getByRole('button', { name: 'Share pattern.png' }).click();
@@ -307,11 +315,45 @@ await step('create a share link and open it in a fresh browser context', async (
   assert.match(linkUrl, /X-Amz-Signature=/);
   await check(user, 'share dialog');
   await user.getByRole('button', { name: 'Close' }).click();
+  // A second link, as an attachment, for the administrator to revoke later.
+  await user.getByRole('button', { name: 'Share doc.pdf' }).click();
+  await user.getByLabel('Expires after').selectOption({ label: '1 day' });
+  await user.getByRole('checkbox', { name: /Download as a file/ }).check();
+  await user.getByRole('button', { name: 'Create link' }).click();
+  pdfUrl = await user.getByRole('textbox', { name: 'Share link' }).inputValue();
+  await user.getByRole('button', { name: 'Close' }).click();
   const stranger = await (await browser.newContext()).newPage();
   const resp = await stranger.goto(linkUrl);
   assert.equal(resp.status(), 200);
   assert.equal(sha(await resp.body()), sha(png));
   await stranger.context().close();
+});
+
+await step('an HTML file opened from this origin cannot read the session', async () => {
+  const html = '<!doctype html><title>untouched</title><script>document.title = localStorage.getItem("godrive.refresh")</script>';
+  await user.locator('#file-picker').setInputFiles([{ name: 'evil.html', mimeType: 'text/html', buffer: Buffer.from(html) }]);
+  await user.getByRole('button', { name: 'Share evil.html' }).click();
+  await user.getByRole('button', { name: 'Create link' }).click();
+  const url = await user.getByRole('textbox', { name: 'Share link' }).inputValue();
+  await user.getByRole('button', { name: 'Close' }).click();
+  // In the same browser context as the logged-in console, on the same origin.
+  assert.ok(await user.evaluate(() => localStorage.getItem('godrive.refresh')), 'the console holds a session');
+  const tab = await user.context().newPage();
+  const resp = await tab.goto(url);
+  assert.equal(resp.headers()['content-security-policy'], 'sandbox');
+  assert.equal(await tab.title(), 'untouched', 'its script did not run');
+  const read = await tab.evaluate(() => {
+    try {
+      return `read: ${localStorage.getItem('godrive.refresh')}`;
+    } catch (e) {
+      return `denied: ${e.name}`;
+    }
+  });
+  assert.equal(read, 'denied: SecurityError');
+  await tab.close();
+  await user.getByRole('button', { name: 'Delete evil.html' }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await user.getByRole('button', { name: 'Preview evil.html' }).waitFor({ state: 'detached' });
 });
 
 await step('see the link with its access log, revoke it, and see it fail', async () => {
@@ -334,14 +376,21 @@ await step('see the link with its access log, revoke it, and see it fail', async
   await stranger.context().close();
 });
 
-await step('a page of 1,000 files renders (measured, not asserted)', async () => {
+await step(`a page of 1,000 files renders, first and last of ${MANY} (measured, not asserted)`, async () => {
   // Seeded through the JSON API like any client, 16 at a time.
-  const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
-  const { access_token: token } = await login.json();
+  // A fresh token now and then: they last 20 s here, and 10,000 files take longer.
+  const login = async () => {
+    const r = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }) });
+    return (await r.json()).access_token;
+  };
+  let token = await login();
   const buckets = await (await fetch(`${base}/v1/buckets`, { headers: { Authorization: `Bearer ${token}` } })).json();
   const id = buckets.items.find((b) => b.name === bucket).id;
-  const keys = Array.from({ length: 1000 }, (_, i) => `many/file-${String(i).padStart(4, '0')}.txt`);
+  const name = (i) => `file-${String(i).padStart(5, '0')}.txt`;
+  const keys = Array.from({ length: MANY }, (_, i) => `many/${name(i)}`);
+  const seeding = performance.now();
   for (let i = 0; i < keys.length; i += 16) {
+    if (i % 1024 === 0 && i > 0) token = await login();
     await Promise.all(keys.slice(i, i + 16).map(async (key) => {
       const form = new FormData();
       form.append('key', key);
@@ -350,29 +399,37 @@ await step('a page of 1,000 files renders (measured, not asserted)', async () =>
       assert.equal(r.status, 201);
     }));
   }
+  measured.seeded_keys = MANY;
+  measured.seed_ms = Math.round(performance.now() - seeding);
   await user.goto(`${base}/console/#/b/${id}/${encodeURIComponent('many/')}`);
   await user.getByRole('combobox', { name: 'Items per page' }).selectOption('1000');
   await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '1000', null, { timeout: 30000 });
   measured.render_1000_ms = Number(await user.locator('.listing').getAttribute('data-render-ms'));
-  await user.getByRole('button', { name: 'Next page' }).waitFor();
+  // Every further page of 1,000, to the last (a bucket of 10,000 keys with MANY=10000).
+  for (let first = 1000; first < MANY; first += 1000) {
+    await user.getByRole('button', { name: 'Next page' }).click();
+    await user.getByRole('button', { name: `Preview ${name(first)}` }).waitFor();
+    await user.waitForFunction((n) => document.querySelector('.listing')?.dataset.rows === String(n), Math.min(1000, MANY - first));
+    measured.render_last_page_ms = Number(await user.locator('.listing').getAttribute('data-render-ms'));
+  }
   assert.equal(await user.getByRole('button', { name: 'Next page' }).isDisabled(), true);
-  await user.getByRole('searchbox', { name: 'Search by name prefix' }).fill('file-099');
+  await user.getByRole('searchbox', { name: 'Search by name prefix' }).fill('file-0099');
   await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '10');
   await user.getByRole('combobox', { name: 'Items per page' }).selectOption('50');
   await user.getByRole('searchbox', { name: 'Search by name prefix' }).fill('');
   await user.waitForFunction(() => document.querySelector('.listing')?.dataset.rows === '50');
   await user.getByRole('button', { name: 'Next page' }).click();
-  await user.getByRole('button', { name: 'Preview file-0050.txt' }).waitFor();
+  await user.getByRole('button', { name: 'Preview file-00050.txt' }).waitFor();
 });
 
 await step('select several files and delete them', async () => {
-  await user.getByRole('checkbox', { name: 'Select file-0050.txt' }).check();
-  await user.getByRole('checkbox', { name: 'Select file-0051.txt' }).check();
+  await user.getByRole('checkbox', { name: 'Select file-00050.txt' }).check();
+  await user.getByRole('checkbox', { name: 'Select file-00051.txt' }).check();
   await user.getByRole('button', { name: 'Delete selected (2)' }).click();
   await user.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-  await user.getByRole('button', { name: 'Preview file-0050.txt' }).waitFor({ state: 'detached' });
-  await user.getByRole('button', { name: 'Preview file-0052.txt' }).waitFor();
-  assert.equal(await user.getByRole('button', { name: 'Preview file-0051.txt' }).count(), 0);
+  await user.getByRole('button', { name: 'Preview file-00050.txt' }).waitFor({ state: 'detached' });
+  await user.getByRole('button', { name: 'Preview file-00052.txt' }).waitFor();
+  assert.equal(await user.getByRole('button', { name: 'Preview file-00051.txt' }).count(), 0);
 });
 
 await step('usage shows a gauge and a daily chart', async () => {
@@ -425,6 +482,22 @@ await step('the administrator sees the usage report and the link audit', async (
   await ready(admin, '#/admin/audit');
   await admin.getByRole('button', { name: new RegExp(`Revoke link .* to ${bucket}/pattern.png`) }).first().waitFor();
   await check(admin, 'admin audit');
+  // Filtered to the PDF's link, then revoked by the administrator: refused from then on.
+  const label = await admin.getByRole('button', { name: new RegExp(`Revoke link .* to ${bucket}/doc.pdf`) }).first().getAttribute('aria-label');
+  const linkId = label.split(' ')[2];
+  await admin.getByRole('textbox', { name: 'Filter by link id' }).fill(linkId);
+  await admin.getByRole('button', { name: 'Filter' }).click();
+  await admin.waitForFunction(() => !document.querySelector('main tbody')?.innerText.includes('pattern.png'));
+  const stranger = await (await browser.newContext()).newPage();
+  // An attachment is a download, not a page: the stranger fetches it from a page instead.
+  const status = async () => stranger.evaluate(async (u) => (await fetch(u)).status, pdfUrl);
+  await stranger.goto(`${base}/console/`);
+  assert.equal(await status(), 200);
+  await admin.getByRole('button', { name: `Revoke link ${linkId} to ${bucket}/doc.pdf` }).first().click();
+  await admin.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await admin.getByText('Link revoked').waitFor();
+  assert.equal(await status(), 403);
+  await stranger.context().close();
 });
 
 await step('the user sees the quota and a clear refusal when over it', async () => {
@@ -477,6 +550,20 @@ await step('a bucket is deleted only once confirmed', async () => {
   await user.getByRole('link', { name: bucket, exact: true }).waitFor();
 });
 
+await step('the dark theme (the system\'s setting) passes the same checks', async () => {
+  await user.emulateMedia({ colorScheme: 'dark' });
+  await user.goto(`${base}/console/${bucketHash}`);
+  await user.getByRole('button', { name: 'Preview pattern.png' }).waitFor();
+  const bg = await user.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(17, 20, 24)', 'the dark background');
+  await check(user, 'files, dark');
+  await shot(user, 'dark');
+  await user.getByRole('link', { name: 'Usage' }).click();
+  await ready(user, '#/usage');
+  await check(user, 'usage, dark');
+  await user.emulateMedia({ colorScheme: 'light' });
+});
+
 await step('a phone-width screen has no sideways scrolling', async () => {
   await user.setViewportSize({ width: 390, height: 844 });
   await user.goto(`${base}/console/${bucketHash}`);
@@ -489,6 +576,7 @@ await step('a phone-width screen has no sideways scrolling', async () => {
 });
 
 await step('logging out in one tab logs out the other; an ended session goes back to login', async () => {
+  assert.ok(refreshes >= 2, `the session was refreshed quietly (${refreshes} times)`);
   const second = await user.context().newPage();
   await second.goto(`${base}/console/#/usage`);
   await ready(second, '#/usage');

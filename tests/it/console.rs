@@ -339,7 +339,8 @@ async fn the_routes_the_console_reads() {
 }
 
 /// The flows of issue #19 in headless Chromium. Screenshots go to `$GODRIVE_CONSOLE_SHOTS`
-/// when it is set (`make console-shots` writes docs/console/).
+/// when it is set (`make console-shots` writes docs/console/); `$GODRIVE_CONSOLE_MANY` files
+/// are seeded for the listing measurement (1,000; `make console-bench` uses 10,000).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_flows_pass_in_headless_chromium() {
     let access_ttl = "20";
@@ -363,6 +364,9 @@ async fn the_console_flows_pass_in_headless_chromium() {
         .env("ASSETS", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/assets"));
     if let Some(shots) = std::env::var_os("GODRIVE_CONSOLE_SHOTS") {
         cmd.env("SHOTS", shots);
+    }
+    if let Some(many) = std::env::var_os("GODRIVE_CONSOLE_MANY") {
+        cmd.env("MANY", many);
     }
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
