@@ -217,6 +217,15 @@ await step('open a folder: make one, upload into it, find it from the bucket roo
   await user.locator('.listing .empty').waitFor();
   await user.locator('#file-picker').setInputFiles([{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('plain notes\n') }]);
   await user.getByText('Uploaded 1 file').waitFor();
+  // Dropped on the listing, as a file dragged from the desktop is.
+  const dropped = await user.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped here\n'], 'dropped.txt', { type: 'text/plain' }));
+    return dt;
+  });
+  await user.locator('.dropzone').dispatchEvent('dragover', { dataTransfer: dropped });
+  await user.locator('.dropzone').dispatchEvent('drop', { dataTransfer: dropped });
+  await user.getByRole('button', { name: 'Preview dropped.txt' }).waitFor();
   await user.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: bucket }).click();
   await user.getByRole('link', { name: 'Folder docs/' }).click();
   await user.getByRole('button', { name: 'Preview notes.txt' }).click();
@@ -313,6 +322,10 @@ await step('create a share link and open it in a fresh browser context', async (
   await user.getByRole('button', { name: 'Create link' }).click();
   linkUrl = await user.getByRole('textbox', { name: 'Share link' }).inputValue();
   assert.match(linkUrl, /X-Amz-Signature=/);
+  await user.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await user.getByRole('button', { name: 'Copy share link' }).click();
+  await user.getByText('Copied to the clipboard').waitFor();
+  assert.equal(await user.evaluate(() => navigator.clipboard.readText()), linkUrl);
   await check(user, 'share dialog');
   await user.getByRole('button', { name: 'Close' }).click();
   // A second link, as an attachment, for the administrator to revoke later.
@@ -466,6 +479,14 @@ await step('an administrator logs in with the keyboard and sets the user\'s quot
   await admin.getByLabel('Quota (GB)').fill(String(30 / 1024));
   await admin.getByRole('button', { name: 'Save quota' }).click();
   await admin.getByRole('row', { name: new RegExp(`${email}.*of 30 MB`) }).waitFor();
+  // The user's buckets, and a limit on one.
+  await admin.getByRole('button', { name: `Buckets of ${email}` }).click();
+  await admin.getByRole('button', { name: `Limits of ${bucket}` }).click();
+  await admin.getByLabel('Maximum objects').fill('5000');
+  await admin.getByRole('button', { name: 'Save limits' }).click();
+  await admin.getByRole('dialog', { name: `Buckets of ${email}` }).getByRole('row', { name: new RegExp(`${bucket}.* of 5,000`) }).waitFor();
+  await check(admin, 'admin bucket limits');
+  await admin.getByRole('dialog', { name: `Buckets of ${email}` }).getByRole('button', { name: 'Close' }).click();
 });
 
 await step('the administrator sees the usage report and the link audit', async () => {
@@ -537,7 +558,7 @@ await step('an administrator disables the user (refused in words), enables them,
 });
 
 await step('a bucket is deleted only once confirmed', async () => {
-  await user.getByRole('link', { name: 'Buckets' }).click();
+  await user.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buckets' }).click();
   await ready(user, '#/buckets');
   await user.getByLabel('New bucket name').fill(`${bucket}-scratch`);
   await user.getByRole('button', { name: 'Create bucket' }).click();
@@ -573,6 +594,19 @@ await step('a phone-width screen has no sideways scrolling', async () => {
   await check(user, 'files on a phone');
   await shot(user, 'phone');
   await user.setViewportSize({ width: 1280, height: 800 });
+});
+
+await step('the bucket shows its limit; a deleted access key is refused by the aws cli', async () => {
+  await user.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buckets' }).click();
+  await ready(user, '#/buckets');
+  await user.getByRole('row', { name: new RegExp(`${bucket} .* of 5,000`) }).waitFor();
+  await user.getByRole('link', { name: 'Access keys' }).click();
+  await ready(user, '#/keys');
+  await user.getByRole('button', { name: 'Delete key laptop' }).click();
+  await user.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await user.getByText('No access keys yet.').waitFor();
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  assert.throws(() => execFileSync('aws', ['--endpoint-url', base, 's3', 'ls', `s3://${bucket}/`], { env, stdio: 'pipe' }), /InvalidAccessKeyId/);
 });
 
 await step('logging out in one tab logs out the other; an ended session goes back to login', async () => {
