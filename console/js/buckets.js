@@ -34,6 +34,7 @@ export async function bucketsView() {
     h('td', { 'data-label': 'Access', class: 'hide-narrow' }, b.public ? 'public' : 'private'),
     h('td', { 'data-label': 'Created', class: 'hide-narrow' }, when(b.created_at)),
     h('td', { class: 'row-actions' },
+      h('button', { type: 'button', 'aria-label': `Settings of ${b.name}`, onclick: () => settingsDialog(b) }, 'Settings'),
       h('button', { type: 'button', 'aria-label': `Limits of ${b.name}`, onclick: () => limitsDialog(b, `/buckets/${b.id}/quota`, bucketsView) }, 'Limits'),
       h('button', {
         type: 'button', class: 'danger', 'aria-label': `Delete bucket ${b.name}`,
@@ -87,4 +88,45 @@ export function limitsDialog(b, path, after) {
     slot,
     h('div', { class: 'actions' }, save)));
   maxMb.focus();
+}
+
+/** Versioning and public read access of one of my buckets. */
+function settingsDialog(b) {
+  const versioning = h('select', {},
+    b.versioning === 'off' ? h('option', { value: 'off', selected: true }, 'Off (never enabled)') : null,
+    h('option', { value: 'enabled', selected: b.versioning === 'enabled' }, 'Enabled: keep every version'),
+    h('option', { value: 'suspended', selected: b.versioning === 'suspended' }, 'Suspended: keep the versions made so far'));
+  const isPublic = h('input', { type: 'checkbox', checked: b.public });
+  const versioningSlot = errorSlot('versioning-error');
+  const publicSlot = errorSlot('public-error');
+  const save = h('button', { type: 'submit', class: 'primary' }, 'Save settings');
+  const m = modal(`Settings of ${b.name}`,
+    h('form', {
+      onsubmit: (e) => {
+        e.preventDefault();
+        showError(versioningSlot, null);
+        showError(publicSlot, null);
+        busy(save, async () => {
+          let failed = false;
+          if (versioning.value !== b.versioning && versioning.value !== 'off') {
+            await api.put(`/buckets/${b.id}/versioning`, { status: versioning.value })
+              .catch((err) => { failed = true; showError(versioningSlot, err); });
+          }
+          if (isPublic.checked !== b.public) {
+            await api.put(`/buckets/${b.id}/public`, { public: isPublic.checked })
+              .catch((err) => { failed = true; showError(publicSlot, err); });
+          }
+          if (failed) return;
+          m.close();
+          toast(`Settings of ${b.name} saved`);
+          await bucketsView();
+        });
+      },
+    },
+    field('Versioning', versioning, 'Once enabled, versioning can be suspended but not turned off.'),
+    versioningSlot,
+    h('label', { class: 'check' }, isPublic, ' Public: anyone with a file\'s address can read it (not list the bucket)'),
+    publicSlot,
+    h('div', { class: 'actions' }, save)));
+  versioning.focus();
 }

@@ -7,6 +7,7 @@ import { h, mount, page, table, bytes, when, confirm, toast, saveBlob, message, 
 import { uploadFiles } from './upload.js';
 import { preview } from './preview.js';
 import { shareDialog } from './links.js';
+import { versionsDialog } from './versions.js';
 
 const SIZES = [50, 200, 1000];
 const state = { bucketId: null, prefix: '', search: '', limit: 200, cursors: [], cursor: null };
@@ -102,6 +103,8 @@ export async function filesView(bucketId, prefix) {
         h('td', { class: 'row-actions' },
           h('button', { type: 'button', 'aria-label': `Download ${name}`, onclick: () => download(bucket, f) }, 'Download'),
           h('button', { type: 'button', 'aria-label': `Share ${name}`, onclick: () => shareDialog(bucket, f) }, 'Share'),
+          bucket.versioning === 'off' ? null
+            : h('button', { type: 'button', 'aria-label': `Versions of ${name}`, onclick: () => versionsDialog(bucket, f, load) }, 'Versions'),
           h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${name}`, onclick: () => removeFiles(bucket, [f], load) }, 'Delete'))));
     }
     const all = h('input', { type: 'checkbox', 'aria-label': 'Select all files on this page' });

@@ -36,6 +36,7 @@ files! {
     "js/files.js" => "text/javascript; charset=utf-8",
     "js/upload.js" => "text/javascript; charset=utf-8",
     "js/preview.js" => "text/javascript; charset=utf-8",
+    "js/versions.js" => "text/javascript; charset=utf-8",
     "js/links.js" => "text/javascript; charset=utf-8",
     "js/keys.js" => "text/javascript; charset=utf-8",
     "js/usage.js" => "text/javascript; charset=utf-8",

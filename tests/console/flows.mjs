@@ -44,6 +44,8 @@ const bucket = `console-${Date.now().toString(36)}`;
 const measured = {};
 // Files seeded for the listing measurement (1,000 in CI; `make console-bench` uses 10,000).
 const MANY = Number(process.env.MANY || 1000);
+// The object limit an administrator sets on the user's bucket: well above what it holds.
+const OBJECT_LIMIT = MANY * 5;
 
 function log(...a) { console.log(...a); }
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -279,6 +281,41 @@ await step('preview video (seeking in it), audio and PDF; download a file byte f
   assert.equal(sha(readFileSync(await saved.path())), sha(png));
 });
 
+await step('bucket settings: versioning on (public refused in words); a file\'s old version restored', async () => {
+  await user.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buckets' }).click();
+  await ready(user, '#/buckets');
+  await user.getByRole('button', { name: `Settings of ${bucket}` }).click();
+  await user.getByLabel('Versioning').selectOption('enabled');
+  await user.getByRole('checkbox', { name: /Public/ }).check();
+  await user.getByRole('button', { name: 'Save settings' }).click();
+  await user.locator('#public-error [role=alert]').waitFor();
+  assert.match(await user.locator('#public-error').innerText(), /public buckets are disabled/);
+  assert.equal(await user.locator('#versioning-error').innerText(), '');
+  await check(user, 'bucket settings');
+  await user.getByRole('button', { name: 'Close' }).click();
+  await user.reload();
+  await ready(user, '#/buckets');
+  await user.getByRole('row', { name: new RegExp(`${bucket} .* enabled private`) }).waitFor();
+  await user.getByRole('link', { name: bucket, exact: true }).click();
+  await user.getByRole('button', { name: 'Preview pattern.png' }).waitFor();
+  for (const [i, text] of ['first draft\n', 'second draft\n'].entries()) {
+    await user.locator('#file-picker').setInputFiles([{ name: 'story.txt', mimeType: 'text/plain', buffer: Buffer.from(text) }]);
+    await user.waitForFunction((n) => [...document.querySelectorAll('.upload-batch strong')].filter((e) => e.textContent === 'Uploaded 1 file').length === n, i + 1);
+  }
+  await user.getByRole('button', { name: 'Versions of story.txt' }).click();
+  const versions = user.getByRole('dialog', { name: 'Versions of story.txt' });
+  await versions.getByRole('button', { name: 'Restore version 1' }).waitFor();
+  assert.equal(await versions.locator('tbody tr').count(), 2);
+  await check(user, 'versions');
+  await versions.getByRole('button', { name: 'Restore version 1' }).click();
+  await versions.getByRole('button', { name: 'Download version 3' }).waitFor();
+  await versions.getByRole('button', { name: 'Close' }).click();
+  await user.getByRole('button', { name: 'Preview story.txt' }).click();
+  await user.getByRole('dialog').locator('pre').waitFor();
+  assert.equal(await user.getByRole('dialog').locator('pre').innerText(), 'first draft\n');
+  await user.getByRole('button', { name: 'Close' }).click();
+});
+
 let keyId;
 let secret;
 await step('create an access key and use it with the aws cli', async () => {
@@ -482,9 +519,9 @@ await step('an administrator logs in with the keyboard and sets the user\'s quot
   // The user's buckets, and a limit on one.
   await admin.getByRole('button', { name: `Buckets of ${email}` }).click();
   await admin.getByRole('button', { name: `Limits of ${bucket}` }).click();
-  await admin.getByLabel('Maximum objects').fill('5000');
+  await admin.getByLabel('Maximum objects').fill(String(OBJECT_LIMIT));
   await admin.getByRole('button', { name: 'Save limits' }).click();
-  await admin.getByRole('dialog', { name: `Buckets of ${email}` }).getByRole('row', { name: new RegExp(`${bucket}.* of 5,000`) }).waitFor();
+  await admin.getByRole('dialog', { name: `Buckets of ${email}` }).getByRole('row', { name: new RegExp(`${bucket}.* of ${OBJECT_LIMIT.toLocaleString('en-US')}`) }).waitFor();
   await check(admin, 'admin bucket limits');
   await admin.getByRole('dialog', { name: `Buckets of ${email}` }).getByRole('button', { name: 'Close' }).click();
 });
@@ -599,7 +636,7 @@ await step('a phone-width screen has no sideways scrolling', async () => {
 await step('the bucket shows its limit; a deleted access key is refused by the aws cli', async () => {
   await user.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buckets' }).click();
   await ready(user, '#/buckets');
-  await user.getByRole('row', { name: new RegExp(`${bucket} .* of 5,000`) }).waitFor();
+  await user.getByRole('row', { name: new RegExp(`${bucket} .* of ${OBJECT_LIMIT.toLocaleString('en-US')}`) }).waitFor();
   await user.getByRole('link', { name: 'Access keys' }).click();
   await ready(user, '#/keys');
   await user.getByRole('button', { name: 'Delete key laptop' }).click();
