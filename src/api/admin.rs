@@ -1,5 +1,5 @@
-//! Admin routes: users (list, get, update flags, quota), their buckets and bucket limits. Every route takes [`AdminUser`], so a
-//! non-admin gets 403.
+//! Admin routes: users (list, get, update flags, quota), their buckets and bucket limits.
+//! Every route takes [`AdminUser`], so a non-admin gets 403.
 
 use axum::Json;
 use axum::extract::State;
