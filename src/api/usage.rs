@@ -246,31 +246,19 @@ async fn series(
     if let Err(e) = state.requests.flush(&state.db).await {
         tracing::warn!(error = %e, "could not flush request counts");
     }
-    let rolled = db::history::rolled_totals(&state.db, from, to, user).await?;
-    let today = time::OffsetDateTime::now_utc().date();
-    let mut days = Vec::new();
-    let mut rolled = rolled.into_iter().peekable();
-    let mut day = from;
-    while day <= to {
-        let (totals, is_final) = match rolled.next_if(|r| r.day == day) {
-            Some(r) => (r, true),
-            None if day <= today => (db::history::live_totals(&state.db, day, user).await?, false),
-            None => break,
-        };
-        days.push(DayView {
-            day: format_day(day),
+    let days = db::history::series(&state.db, from, to, user)
+        .await?
+        .into_iter()
+        .map(|(totals, is_final)| DayView {
+            day: format_day(totals.day),
             used_bytes: totals.used_bytes,
             peak_bytes: totals.peak_bytes,
             objects: totals.object_count,
             requests: totals.requests,
             users: totals.users,
             is_final,
-        });
-        match day.next_day() {
-            Some(next) => day = next,
-            None => break,
-        }
-    }
+        })
+        .collect();
     Ok(ReportView {
         from: format_day(from),
         to: format_day(to),

@@ -65,6 +65,38 @@ pub async fn list(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<Vec<KeyInfo>
     .await?)
 }
 
+/// A key with its owner's email, for operators.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnedKey {
+    /// The owner's email.
+    pub email: String,
+    /// The key.
+    #[sqlx(flatten)]
+    pub key: KeyInfo,
+}
+
+/// Every key, or one user's, by owner then newest first.
+pub async fn list_all(db: impl PgExecutor<'_>, user_id: Option<Uuid>) -> Result<Vec<OwnedKey>, DbError> {
+    Ok(sqlx::query_as(
+        "select u.email, k.id, k.name, k.access_key_id, k.created_at, k.last_used_at
+           from access_keys k join users u on u.id = k.user_id
+          where $1::uuid is null or k.user_id = $1
+          order by u.email, k.created_at desc, k.id",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Deletes a key by its access key id, whoever owns it; `false` if there is none.
+pub async fn delete_by_access_key_id(db: impl PgExecutor<'_>, access_key_id: &str) -> Result<bool, DbError> {
+    let done = sqlx::query("delete from access_keys where access_key_id = $1")
+        .bind(access_key_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// A key by id, if it is the user's.
 pub async fn get(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<Option<KeyInfo>, DbError> {
     Ok(sqlx::query_as(

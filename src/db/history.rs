@@ -153,3 +153,30 @@ pub async fn live_totals(db: impl PgExecutor<'_>, day: Date, user: Option<Uuid>)
     .fetch_one(db)
     .await?)
 }
+
+/// One entry a day from `from` to `to` (stopping at today): rolled-up days as stored (`true`:
+/// final), the others counted live; every user's, or one's. The JSON report and history
+/// and `godrive usage report` all read this.
+pub async fn series(
+    db: &sqlx::PgPool,
+    from: Date,
+    to: Date,
+    user: Option<Uuid>,
+) -> Result<Vec<(DayTotals, bool)>, DbError> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut rolled = rolled_totals(db, from, to, user).await?.into_iter().peekable();
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        match rolled.next_if(|r| r.day == day) {
+            Some(r) => days.push((r, true)),
+            None if day <= today => days.push((live_totals(db, day, user).await?, false)),
+            None => break,
+        }
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    Ok(days)
+}

@@ -19,6 +19,15 @@ pub async fn renew(db: impl PgExecutor<'_>, instance: Uuid, secs: f64) -> Result
     Ok(())
 }
 
+/// How many instances hold a lease that has not lapsed (the instances alive).
+pub async fn alive(db: impl PgExecutor<'_>) -> Result<i64, DbError> {
+    Ok(
+        sqlx::query_scalar("select count(*) from instance_leases where expires_at > now()")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {

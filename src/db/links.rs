@@ -73,6 +73,18 @@ pub async fn list(db: impl PgExecutor<'_>, user_id: Uuid, offset: i64, limit: i6
     .await?)
 }
 
+/// Every user's links (or one's), newest first, at most `limit`.
+pub async fn list_any(db: impl PgExecutor<'_>, user_id: Option<Uuid>, limit: i64) -> Result<Vec<Link>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from presigned_links where $1::uuid is null or user_id = $1
+          order by created_at desc, id limit $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Revokes a link (only `owner`'s, unless `None`); `false` if there is no such link.
 pub async fn revoke(db: impl PgExecutor<'_>, id: Uuid, owner: Option<Uuid>, by: Uuid) -> Result<bool, DbError> {
     let done = sqlx::query(

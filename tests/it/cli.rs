@@ -121,3 +121,157 @@ async fn user_create_follows_the_account_rules() {
     let out = create("ｒｕｌｅｓ@example.com", "password123").await;
     assert!(!out.status.success(), "a look-alike was created beside the original");
 }
+
+/// The operator commands (issue #20), against a serving instance: what they change is seen
+/// at once by S3 clients (through PostgreSQL's invalidation triggers), and `--json` output
+/// parses.
+#[tokio::test]
+async fn operator_commands_act_on_a_running_instance() {
+    let dep = Deployment::new("cli_admin");
+    let server = dep.serve().await;
+    let url = server.url();
+    let (key, secret) = dep.user_with_key("ops-user@example.com").await;
+    let s3 = crate::common::client_for(&url, &key, &secret);
+    s3.create_bucket().bucket("ops-bucket").send().await.unwrap();
+    let put = |body: &'static [u8]| {
+        s3.put_object()
+            .bucket("ops-bucket")
+            .key("k")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(body))
+            .send()
+    };
+    put(b"0123456789").await.unwrap();
+
+    // Users: listed (table and JSON), found by part of the email, promoted and demoted.
+    let table = dep.run(&["user", "list"]).await;
+    assert!(table.starts_with("EMAIL"), "{table}");
+    assert!(table.contains("ops-user@example.com"), "{table}");
+    let users: serde_json::Value =
+        serde_json::from_str(&dep.run(&["user", "list", "--email", "OPS-US", "--json"]).await).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (users[0]["used_bytes"].as_i64(), users[0]["is_admin"].as_bool()),
+        (Some(10), Some(false))
+    );
+    assert!(
+        dep.run(&["user", "promote", "--email", "ops-user@example.com"])
+            .await
+            .contains("admin, active")
+    );
+    assert!(
+        dep.run(&["user", "demote", "--email", "ops-user@example.com"])
+            .await
+            .contains("user, active")
+    );
+
+    // Disabled: S3 refuses the user's key at once; enabled: accepted again.
+    dep.run(&["user", "disable", "--email", "ops-user@example.com"]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(
+        s3.list_buckets().send().await.is_err(),
+        "a disabled user's key still works"
+    );
+    dep.run(&["user", "enable", "--email", "ops-user@example.com"]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    s3.list_buckets().send().await.unwrap();
+
+    // Quotas: a user's and a bucket's, refused in S3's words when crossed.
+    dep.run(&["quota", "set", "--user", "ops-user@example.com", "--bytes", "15"])
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let err = put(b"0123456789012345678").await.unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("QuotaExceeded"));
+    dep.run(&["quota", "set", "--user", "ops-user@example.com", "--bytes", "none"])
+        .await;
+    let out = dep
+        .run(&["quota", "set", "--bucket", "ops-bucket", "--max-objects", "1"])
+        .await;
+    assert!(out.contains("max_objects 1"), "{out}");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let err = s3
+        .put_object()
+        .bucket("ops-bucket")
+        .key("second")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("QuotaExceeded"));
+    let mut bad = dep.command(0);
+    bad.args(["quota", "set", "--user", "ops-user@example.com", "--bytes", "-5"]);
+    let out = tokio::task::spawn_blocking(move || bad.output().unwrap())
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+
+    // The usage report: today counts the user's 10 bytes, in each format.
+    let csv = dep.run(&["usage", "report", "--format", "csv"]).await;
+    let last = csv.lines().last().unwrap();
+    assert!(
+        csv.starts_with("day,used_bytes,peak_bytes,objects,requests,users,final\n"),
+        "{csv}"
+    );
+    assert!(last.contains(",10,") && last.ends_with(",false"), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(
+        &dep.run(&["usage", "report", "--user", "ops-user@example.com", "--format", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 30);
+    assert!(dep.run(&["usage", "report"]).await.starts_with("DAY"));
+
+    // Keys: listed without secrets, revoked (S3 refuses it at once).
+    let keys = dep.run(&["key", "list", "--user", "ops-user@example.com"]).await;
+    assert!(keys.contains(&key) && !keys.contains(&secret), "{keys}");
+    let listed: serde_json::Value = serde_json::from_str(&dep.run(&["key", "list", "--json"]).await).unwrap();
+    assert_eq!(listed[0]["access_key_id"], key.as_str());
+
+    // Links: one made through the JSON API, listed and revoked from the command line.
+    let http = reqwest::Client::new();
+    let tokens: serde_json::Value = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"email": "ops-user@example.com", "password": "process-test-pw"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link: serde_json::Value = http
+        .post(format!("{url}/v1/presign"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"bucket": "ops-bucket", "key": "k", "method": "GET", "expires_in": 600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_url = link["url"].as_str().unwrap();
+    assert_eq!(http.get(link_url).send().await.unwrap().status(), 200);
+    let listed = dep.run(&["link", "list"]).await;
+    assert!(listed.contains("ops-bucket/k") && listed.contains("active"), "{listed}");
+    dep.run(&["link", "revoke", link["id"].as_str().unwrap()]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(http.get(link_url).send().await.unwrap().status(), 403);
+    let links: serde_json::Value = serde_json::from_str(&dep.run(&["link", "list", "--json"]).await).unwrap();
+    assert_eq!(links[0]["state"], "revoked");
+
+    dep.run(&["key", "revoke", &key]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let err = s3.list_buckets().send().await.unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("InvalidAccessKeyId"));
+
+    // info: one instance alive, everything healthy.
+    let info: serde_json::Value = serde_json::from_str(&dep.run(&["info", "--json"]).await).unwrap();
+    assert_eq!(
+        (
+            info["instances_alive"].as_i64(),
+            info["database"].as_str(),
+            info["backend"].as_str()
+        ),
+        (Some(1), Some("ok"), Some("ok"))
+    );
+    assert_eq!(info["used_bytes"].as_i64(), Some(10));
+    assert!(dep.run(&["info"]).await.contains("instances_alive"));
+}

@@ -1,5 +1,8 @@
-//! Command line: `serve` (default), `migrate`, `user create`, `key create`, `bucket show`,
-//! `bucket versioning`, `usage`, `gc`.
+//! Command line: `serve` (default), `migrate`, `user`, `key`, `bucket show`, `bucket
+//! versioning`, `quota`, `link`, `usage`, `info`, `gc`. The operator commands on users, keys,
+//! quotas, links, the usage report and `info` are in `admin`.
+
+mod admin;
 
 use std::time::Duration;
 
@@ -39,6 +42,19 @@ enum Command {
     /// Usage accounting.
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Storage quotas of users and limits of buckets.
+    #[command(subcommand)]
+    Quota(admin::QuotaCommand),
+    /// Share links (presigned URLs made through the JSON API).
+    #[command(subcommand)]
+    Link(admin::LinkCommand),
+    /// Version, instances alive, database and backend health, storage used (exits non-zero
+    /// when something is unavailable).
+    Info {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Abort stale multipart uploads and delete backend blobs that no object references.
     Gc {
         /// Spare blobs younger than this many seconds (default GODRIVE_GC_GRACE_SECS).
@@ -67,6 +83,39 @@ enum UserCommand {
         /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
+    },
+    /// List users (email, id, role, state, stored bytes, quota).
+    List {
+        /// Only users whose email contains this (any case).
+        #[arg(long)]
+        email: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their sessions, keys and links are refused at once, on every instance.
+    Disable {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Make a user an administrator.
+    Promote {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Take administrator rights away from a user.
+    Demote {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -99,6 +148,21 @@ enum UsageCommand {
     /// Roll usage and request counts up into daily rows for every finished day not rolled
     /// up yet (servers do this by themselves every 15 minutes).
     Rollup,
+    /// Daily usage (stored bytes, peak, objects, requests, users), every user's or one's.
+    Report {
+        /// First day, YYYY-MM-DD (default: 29 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this user (email).
+        #[arg(long)]
+        user: Option<String>,
+        /// `table`, `csv` or `json`.
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +175,20 @@ enum KeyCommand {
         /// A name to recognise the key by.
         #[arg(long, default_value = "cli")]
         name: String,
+    },
+    /// List access keys (never their secrets), every user's or one's.
+    List {
+        /// Only this user's keys (email).
+        #[arg(long)]
+        user: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke (delete) an access key: S3 refuses it from the next request on.
+    Revoke {
+        /// The access key id.
+        access_key_id: String,
     },
 }
 
@@ -139,6 +217,34 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             bucket_versioning(&config, &name, status == "enabled").await
         }
         Command::Usage(UsageCommand::Rollup) => usage_rollup(&config).await,
+        Command::Usage(UsageCommand::Report { from, to, user, format }) => {
+            let pool = connect(&config).await?;
+            admin::usage_report(&pool, from.as_deref(), to.as_deref(), user.as_deref(), &format).await
+        }
+        Command::User(UserCommand::List { email, json }) => {
+            admin::user_list(&connect(&config).await?, email.as_deref(), json).await
+        }
+        Command::User(UserCommand::Disable { email }) => {
+            admin::user_flags(&connect(&config).await?, &email, None, Some(true)).await
+        }
+        Command::User(UserCommand::Enable { email }) => {
+            admin::user_flags(&connect(&config).await?, &email, None, Some(false)).await
+        }
+        Command::User(UserCommand::Promote { email }) => {
+            admin::user_flags(&connect(&config).await?, &email, Some(true), None).await
+        }
+        Command::User(UserCommand::Demote { email }) => {
+            admin::user_flags(&connect(&config).await?, &email, Some(false), None).await
+        }
+        Command::Key(KeyCommand::List { user, json }) => {
+            admin::key_list(&connect(&config).await?, user.as_deref(), json).await
+        }
+        Command::Key(KeyCommand::Revoke { access_key_id }) => {
+            admin::key_revoke(&connect(&config).await?, &access_key_id).await
+        }
+        Command::Quota(q) => admin::quota_set(&connect(&config).await?, q).await,
+        Command::Link(l) => admin::link(&connect(&config).await?, l).await,
+        Command::Info { json } => admin::info(&config, &connect(&config).await?, json).await,
         Command::Usage(UsageCommand::Reconcile { fix }) => usage_reconcile(config, fix).await,
         Command::Gc {
             grace_secs,
