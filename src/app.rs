@@ -85,7 +85,10 @@ impl AppState {
 
     /// Assembles state from parts already built.
     pub fn from_parts(db: PgPool, storage: Arc<dyn Storage>, config: Config) -> Self {
-        let secrets = SecretBox::new(config.master_key.expose());
+        let secrets = SecretBox::with_previous(
+            config.master_key.expose(),
+            config.previous_master_keys.as_ref().map_or("", |k| k.expose()),
+        );
         let tokens = Tokens::new(&config.auth);
         let key_rate = crate::s3::ratelimit::KeyRateLimit::new(config.key_rate_limit);
         let auth_cache = AuthCache::new(config.auth_cache_entries);

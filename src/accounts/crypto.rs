@@ -25,6 +25,8 @@ pub enum CryptoError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
+    /// Earlier master keys: they open what they sealed, and seal nothing.
+    previous: Vec<XChaCha20Poly1305>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -36,9 +38,29 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     /// Derives the 256-bit key as SHA-256 of the configured master key.
     pub fn new(master_key: &str) -> Self {
+        Self {
+            cipher: Self::cipher(master_key),
+            previous: Vec::new(),
+        }
+    }
+
+    /// The current key and earlier ones (comma-separated, blanks ignored), which still open
+    /// what they sealed until every secret is re-sealed (`godrive master-key rotate`).
+    pub fn with_previous(master_key: &str, previous: &str) -> Self {
+        Self {
+            cipher: Self::cipher(master_key),
+            previous: previous
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(Self::cipher)
+                .collect(),
+        }
+    }
+
+    fn cipher(master_key: &str) -> XChaCha20Poly1305 {
         let key: Zeroizing<[u8; 32]> = Zeroizing::new(Sha256::digest(master_key.as_bytes()).into());
-        let cipher = XChaCha20Poly1305::new_from_slice(key.as_slice()).expect("32-byte key");
-        Self { cipher }
+        XChaCha20Poly1305::new_from_slice(key.as_slice()).expect("32-byte key")
     }
 
     /// Encrypts `plaintext`, binding it to `context` (e.g. the access key id) so a sealed
@@ -61,16 +83,32 @@ impl SecretBox {
         out
     }
 
-    /// Decrypts a value made by [`SecretBox::seal`] with the same `context`.
+    /// Decrypts a value made by [`SecretBox::seal`] with the same `context`, under the
+    /// current key or an earlier one.
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.open_keyed(sealed, context).map(|(plain, _)| plain)
+    }
+
+    /// Like [`SecretBox::open`], and whether the current key sealed it (`false`: an earlier
+    /// one did, and it should be re-sealed).
+    pub fn open_keyed(&self, sealed: &[u8], context: &[u8]) -> Result<(Zeroizing<Vec<u8>>, bool), CryptoError> {
         if sealed.len() < NONCE_LEN {
             return Err(CryptoError::Open);
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context })
-            .map(Zeroizing::new)
-            .map_err(|_| CryptoError::Open)
+        let open = |c: &XChaCha20Poly1305| {
+            c.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context })
+                .ok()
+                .map(Zeroizing::new)
+        };
+        if let Some(p) = open(&self.cipher) {
+            return Ok((p, true));
+        }
+        self.previous
+            .iter()
+            .find_map(open)
+            .map(|p| (p, false))
+            .ok_or(CryptoError::Open)
     }
 }
 
@@ -109,6 +147,30 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn earlier_master_keys_open_but_never_seal() {
+        let old = SecretBox::new("an-old-master-key-of-32-characters!!");
+        let sealed = old.seal(b"secret", b"GDKEY");
+        let both = SecretBox::with_previous(
+            "a-new-master-key-of-32-characters!!!",
+            " , an-old-master-key-of-32-characters!!",
+        );
+        let (plain, current) = both.open_keyed(&sealed, b"GDKEY").unwrap();
+        assert_eq!((plain.as_slice(), current), (&b"secret"[..], false));
+        let fresh = both.seal(b"secret", b"GDKEY");
+        assert!(both.open_keyed(&fresh, b"GDKEY").unwrap().1);
+        assert!(old.open(&fresh, b"GDKEY").is_err(), "sealed under the current key only");
+        assert!(
+            both.open(&sealed, b"OTHER").is_err(),
+            "bound to its context under every key"
+        );
+        assert!(
+            SecretBox::new("a-new-master-key-of-32-characters!!!")
+                .open(&sealed, b"GDKEY")
+                .is_err()
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -3,6 +3,7 @@
 //! quotas, links, the usage report and `info` are in `admin`.
 
 mod admin;
+mod rotate;
 
 use std::time::Duration;
 
@@ -48,6 +49,9 @@ enum Command {
     /// Share links (presigned URLs made through the JSON API).
     #[command(subcommand)]
     Link(admin::LinkCommand),
+    /// The master key that seals access-key secrets.
+    #[command(subcommand)]
+    MasterKey(rotate::MasterKeyCommand),
     /// Version, instances alive, database and backend health, storage used (exits non-zero
     /// when something is unavailable).
     Info {
@@ -244,6 +248,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Quota(q) => admin::quota_set(&connect(&config).await?, q).await,
         Command::Link(l) => admin::link(&connect(&config).await?, l).await,
+        Command::MasterKey(rotate::MasterKeyCommand::Rotate) => {
+            rotate::run(&connect(&config).await?, &rotate::secrets_of(&config)).await
+        }
         Command::Info { json } => admin::info(&config, &connect(&config).await?, json).await,
         Command::Usage(UsageCommand::Reconcile { fix }) => usage_reconcile(config, fix).await,
         Command::Gc {
@@ -281,7 +288,7 @@ async fn key_create(config: &Config, email: &str, name: &str) -> anyhow::Result<
     let user = db::users::by_email(&pool, email)
         .await?
         .with_context(|| format!("no user with email {email}"))?;
-    let secrets = crypto::SecretBox::new(config.master_key.expose());
+    let secrets = rotate::secrets_of(config);
     let key = accounts::mint_key(&pool, &secrets, user.id, name).await?;
     // Printed once, in a form `eval "$(godrive key create ...)"` turns into exported variables.
     println!("AWS_ACCESS_KEY_ID={}", key.access_key_id);

@@ -201,6 +201,8 @@ pub struct Config {
     pub minio: MinioConfig,
     /// `GODRIVE_MASTER_KEY`: encrypts access-key secrets at rest.
     pub master_key: Secret,
+    /// `GODRIVE_PREVIOUS_MASTER_KEYS`: earlier master keys, still accepted for reading.
+    pub previous_master_keys: Option<Secret>,
     /// `GODRIVE_S3_REGION`: the region clients sign for.
     pub s3_region: String,
     /// `GODRIVE_S3_DOMAIN`: base domain for virtual-hosted style requests.
@@ -312,6 +314,7 @@ impl Config {
                 use_ssl: s.MINIO_USE_SSL,
             },
             master_key: s.GODRIVE_MASTER_KEY,
+            previous_master_keys: s.GODRIVE_PREVIOUS_MASTER_KEYS,
             s3_region: s.GODRIVE_S3_REGION,
             s3_domain: s.GODRIVE_S3_DOMAIN,
             gc_grace_secs: s.GODRIVE_GC_GRACE_SECS,

@@ -53,6 +53,8 @@ settings! {
     MINIO_USE_SSL: bool = "false";
     /// Encrypts access-key secrets at rest; at least 32 characters.
     GODRIVE_MASTER_KEY: Secret = DEV_MASTER_KEY, shown "development key";
+    /// Earlier master keys, comma-separated, still accepted for reading until `godrive master-key rotate` has re-sealed every secret under the current one.
+    GODRIVE_PREVIOUS_MASTER_KEYS: Option<Secret>;
     /// Region clients sign for.
     GODRIVE_S3_REGION: String = "us-east-1";
     /// Base domain for virtual-hosted style requests (`bucket.<domain>`).

@@ -97,6 +97,34 @@ pub async fn delete_by_access_key_id(db: impl PgExecutor<'_>, access_key_id: &st
     Ok(done.rows_affected() > 0)
 }
 
+/// A page of sealed secrets in id order after `after`: (id, access key id, sealed secret).
+pub async fn sealed_page(
+    db: impl PgExecutor<'_>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<(Uuid, String, Vec<u8>)>, DbError> {
+    Ok(sqlx::query_as(
+        "select id, access_key_id, secret_sealed from access_keys
+          where $1::uuid is null or id > $1 order by id limit $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Replaces a key's sealed secret if it is still `old` (a rotation racing nothing else
+/// loses no write); `false` if it changed or the key is gone.
+pub async fn reseal(db: impl PgExecutor<'_>, id: Uuid, old: &[u8], new: &[u8]) -> Result<bool, DbError> {
+    let done = sqlx::query("update access_keys set secret_sealed = $3 where id = $1 and secret_sealed = $2")
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// A key by id, if it is the user's.
 pub async fn get(db: impl PgExecutor<'_>, user_id: Uuid, id: Uuid) -> Result<Option<KeyInfo>, DbError> {
     Ok(sqlx::query_as(

@@ -275,3 +275,70 @@ async fn operator_commands_act_on_a_running_instance() {
     assert_eq!(info["used_bytes"].as_i64(), Some(10));
     assert!(dep.run(&["info"]).await.contains("instances_alive"));
 }
+
+/// `godrive master-key rotate` (issue #20): keys of several users, sealed under the old
+/// master key, keep working on an instance given the new key and the old one as previous,
+/// throughout the rotation; afterwards the old key can be dropped; a second run finds
+/// nothing left to do.
+#[tokio::test]
+async fn the_master_key_rotates_online() {
+    const NEW: &str = "a-new-master-key-of-at-least-32-characters";
+    let dep = Deployment::new("cli_rotate");
+    let mut users = Vec::new();
+    for i in 0..3 {
+        users.push(dep.user_with_key(&format!("rotate-{i}@example.com")).await);
+    }
+    let old = godrive::config::DEV_MASTER_KEY;
+    let both = [("GODRIVE_MASTER_KEY", NEW), ("GODRIVE_PREVIOUS_MASTER_KEYS", old)];
+    let server = dep.serve_with(&both, None).await;
+    let clients: Vec<_> = users
+        .iter()
+        .map(|(k, s)| crate::common::client_for(&server.url(), k, s))
+        .collect();
+    for c in &clients {
+        c.list_buckets().send().await.unwrap();
+    }
+    // S3 requests go on while the rotation runs; none is refused.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let (clients, stop) = (clients.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for c in &clients {
+                    c.list_buckets().send().await.expect("a request during the rotation");
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    let rotate = |env: Vec<(&'static str, &'static str)>| {
+        let mut c = dep.command(0);
+        c.args(["master-key", "rotate"]).envs(env);
+        async move { tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap() }
+    };
+    let out = rotate(both.to_vec()).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("3 secrets, 3 re-sealed"), "{stdout}");
+    assert!(traffic.await.unwrap() >= 3);
+    let again = rotate(both.to_vec()).await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 re-sealed under the current key, 3 already were"));
+    drop(server);
+
+    // The old key dropped: an instance with the new key alone serves every key.
+    let server = dep.serve_with(&[("GODRIVE_MASTER_KEY", NEW)], None).await;
+    for (k, s) in &users {
+        crate::common::client_for(&server.url(), k, s)
+            .list_buckets()
+            .send()
+            .await
+            .unwrap();
+    }
+    // With neither key, nothing opens and the command says which keys are unreadable.
+    let lost = rotate(vec![("GODRIVE_MASTER_KEY", "yet-another-master-key-of-32-characters")]).await;
+    assert!(!lost.status.success());
+    assert!(String::from_utf8_lossy(&lost.stderr).contains("3 secrets open with no configured key"));
+}
